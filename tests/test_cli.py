@@ -1,0 +1,37 @@
+"The `world-models` console script, as a user runs it."
+import json, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+
+EXE = shutil.which('world-models', path=str(Path(sys.executable).parent)) or 'world-models'
+
+def run(*args, check=True):
+    return subprocess.run([EXE, *args], capture_output=True, text=True, check=check)
+
+@pytest.mark.parametrize('args', [['--help'], ['collect', '--help']])
+def test_help(args):
+    out = run(*args).stdout
+    assert 'usage: world-models' in out
+    if 'collect' in args:
+        for flag in ('--env', '--preset', '--out', '--seed', '--workers'): assert flag in out
+
+def test_collect_smoke_twice(tmp_path):
+    out = tmp_path / 'runs' / 'smoke'
+    first = json.loads(run('collect', '--env', 'doom', '--preset', 'smoke', '--out', str(out)).stdout.splitlines()[-1])
+    assert first['episodes'] == first['new_episodes'] == 4
+    shards = sorted((out / 'rollouts').glob('rollout_*.npz'))
+    mtimes = [p.stat().st_mtime_ns for p in shards]
+    second = json.loads(run('collect', '--env', 'doom', '--preset', 'smoke', '--out', str(out)).stdout.splitlines()[-1])
+    assert second['new_episodes'] == 0 and second['episodes'] == 4
+    assert [p.stat().st_mtime_ns for p in shards] == mtimes
+    man = json.loads((out / 'rollouts' / 'manifest.json').read_text())
+    cfg = json.loads((out / 'rollouts' / 'collect.json').read_text())
+    assert man['n_episodes'] == 4 and cfg['seed'] == 0 and cfg['env'] == 'doom'
+
+def test_bad_input_is_one_clear_line(tmp_path):
+    r = run('collect', '--preset', 'huge', check=False)
+    assert r.returncode == 2 and "invalid choice: 'huge'" in r.stderr
+    r = run('collect', '--env', 'doom', '--preset', 'smoke', '--workers', '0', '--out', str(tmp_path), check=False)
+    assert r.returncode == 2 and '--workers 0' in r.stderr and 'Traceback' not in r.stderr
+    r = run('collect', '--env', 'doom', '--preset', 'smoke', '--policy', 'wander', '--out', str(tmp_path), check=False)
+    assert r.returncode == 2 and 'is for carracing' in r.stderr

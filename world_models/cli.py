@@ -7,18 +7,23 @@ Docs: https://world-models-course.github.io/world-models/cli.html.md"""
 # %% ../nbs/90_cli.ipynb #9de91882
 from __future__ import annotations
 import argparse, csv, json, os, sys
+from dataclasses import asdict
 from pathlib import Path
 import numpy as np
 
 # %% auto #0
 __all__ = ['common_flags', 'training_flags', 'run_dir', 'cmd_collect', 'add_collect', 'cmd_train_vae', 'add_train_vae',
-           'cmd_train_mdnrnn', 'add_train_mdnrnn', 'build_parser', 'main']
+           'cmd_train_mdnrnn', 'add_train_mdnrnn', 'controller_parts', 'cmd_train_controller', 'add_train_controller',
+           'evaluation_spec', 'cmd_evaluate', 'add_evaluate', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #49243334
 from .data import ENV_IDS, PRESETS, POLICIES, RolloutError, collect_preset, collect_rollouts, save_json, set_seed
 from .vae import encode_rollouts, train_vae, vae_preset
 from .mdnrnn import mdn_preset, train_mdnrnn, validation_loss
 from .dream import initial_z_stats, save_z0
+from .vae import assets_dir
+from .agent import AgentSpec, DreamFitness, RealFitness, agent_parts, episode_stats, make_backend
+from .evolve import es_preset, load_controller, train_controller
 
 # %% ../nbs/90_cli.ipynb #2eb29080
 def common_flags() -> argparse.ArgumentParser:
@@ -110,12 +115,91 @@ def add_train_mdnrnn(sub):
                        description='Train the MDN-RNN on OUT/encoded (resuming from OUT/mdnrnn/mdnrnn.pt) and save the initial-z statistics. --workers sets torch CPU threads.')
     training_flags(p); p.set_defaults(func=cmd_train_mdnrnn)
 
+# %% ../nbs/90_cli.ipynb #94f32442
+def controller_parts(args) -> dict:
+    "V, M and z0 for a controller run: the run folder's, or the shipped ones (`--shipped`), with a clear error when missing."
+    src = assets_dir() if args.shipped else run_dir(args)
+    parts = agent_parts(src, args.env)
+    missing = [k for k in ('vae', 'mdnrnn', 'z0') if not parts[k]]
+    if missing: raise FileNotFoundError(f"{src}: no {', '.join(missing)} found; run `world-models train-vae` and `train-mdnrnn` "
+                                        "with the same --env/--out first, or pass --shipped")
+    return {k: str(Path(parts[k]).resolve()) for k in ('vae', 'mdnrnn', 'z0')}
+
+def cmd_train_controller(args) -> dict:
+    "Evolve C in the real game or the dream; writes `run_dir(args)/controller`."
+    if args.in_dream and args.env != 'doom': raise ValueError("--in-dream: only Doom's M predicts deaths (the dream's reward); train CarRacing's C in the real game")
+    out = run_dir(args) / 'controller'; spec = AgentSpec(args.env, **controller_parts(args))
+    cfg = es_preset(args.env, args.preset, generations=args.generations, optimizer=args.optimizer, popsize=args.popsize, rollouts=args.rollouts)
+    backend = make_backend(args.backend, args.workers)
+    try:
+        fit = DreamFitness(spec, backend, args.tau) if args.in_dream else RealFitness(spec, backend)
+        save_json(out / 'agent.json', dict(asdict(spec), in_dream=args.in_dream, tau=args.tau if args.in_dream else None))
+        res = train_controller(fit, spec.controller, out, cfg, seed=args.seed, progress=not args.quiet)
+    finally: backend.close()
+    return dict(command='train-controller', env=args.env, preset=args.preset, out=str(out), in_dream=args.in_dream, **{k: res[k] for k in ('generations', 'seconds', 'best')})
+
+# %% ../nbs/90_cli.ipynb #9db865d8
+def add_train_controller(sub):
+    "Register the `train-controller` subcommand."
+    p = sub.add_parser('train-controller', parents=[common_flags()], help='evolve C with CMA-ES (real game or dream)',
+                       description='Evolve the linear controller with CMA-ES, resuming from OUT/controller/es.npz.')
+    p.add_argument('--in-dream', action='store_true', help="score controllers inside M's dream (Doom)")
+    p.add_argument('--tau', type=float, default=1.15, help='dream temperature (default: 1.15, the paper\'s best transfer)')
+    p.add_argument('--shipped', action='store_true', help='use the V, M and z0 shipped in assets/ instead of the run folder\'s')
+    p.add_argument('--optimizer', choices=('course', 'pycma'), default=None, help="CMA-ES implementation (default: course)")
+    p.add_argument('--generations', type=int, default=None, help="generations in total (default: the preset's)")
+    p.add_argument('--popsize', type=int, default=None, help="population (default: the preset's; paper 64)")
+    p.add_argument('--rollouts', type=int, default=None, help="rollouts per candidate (default: the preset's; paper 16)")
+    p.add_argument('--backend', choices=('serial', 'local'), default='local', help='where rollouts run (default: local process pool)')
+    p.add_argument('--quiet', action='store_true', help='no progress bar')
+    p.set_defaults(func=cmd_train_controller)
+
+# %% ../nbs/90_cli.ipynb #e2178aa1
+def evaluation_spec(agent, # a run folder or assets/
+                    env:str) -> tuple[AgentSpec, Path]:
+    "The spec and controller file of the agent in `agent`."
+    agent = Path(agent); meta = agent / 'controller' / 'agent.json'
+    if meta.exists():
+        d = json.loads(meta.read_text()); spec = AgentSpec(**{k: d[k] for k in ('env', 'vae', 'mdnrnn', 'z0', 'controller', 'sample_z')})
+        if spec.env != env: raise ValueError(f"{meta}: this agent plays {spec.env}, not {env}")
+        return spec, agent / 'controller' / 'controller.safetensors'
+    parts = agent_parts(agent, env)
+    if not all(parts.values()): raise FileNotFoundError(f"{agent}: no complete {env} agent (found {parts}); train one with `world-models train-controller`")
+    return AgentSpec(env, parts['vae'], parts['mdnrnn'], parts['z0']), Path(parts['controller'])
+
+def cmd_evaluate(args) -> dict:
+    "Score an agent over full episodes; the JSON line has env, episodes, mean, std and seed."
+    if args.episodes < 1: raise ValueError(f"--episodes {args.episodes}: expected at least 1")
+    if args.dream and args.env != 'doom': raise ValueError("--dream: only Doom has a dream with deaths to score")
+    spec, cpath = evaluation_spec(args.agent or assets_dir(), args.env)
+    x = load_controller(cpath).get_flat()[None]
+    backend = make_backend('local', args.workers)
+    try: fit = DreamFitness(spec, backend, args.tau) if args.dream else RealFitness(spec, backend); s = fit.scores(x, args.episodes, args.seed)[0]
+    finally: backend.close()
+    st = episode_stats(s)
+    return dict(env=args.env, episodes=args.episodes, mean=st['mean'], std=st['std'], seed=args.seed, min=st['min'], max=st['max'],
+                world='dream' if args.dream else 'real', **({'tau': args.tau} if args.dream else {}), agent=str(cpath))
+
+# %% ../nbs/90_cli.ipynb #f5a76b19
+def add_evaluate(sub):
+    "Register the `evaluate` subcommand."
+    p = sub.add_parser('evaluate', help='score a trained agent over full episodes',
+                       description='Play an agent (default: the one shipped in assets/) in the real game, or in the dream with --dream.')
+    p.add_argument('env', choices=sorted(ENV_IDS), help='which game')
+    p.add_argument('--agent', type=Path, default=None, help='run folder or assets/ (default: the shipped agent)')
+    p.add_argument('--episodes', type=int, default=100, help='episodes (default: 100)')
+    p.add_argument('--seed', type=int, default=0, help='seeds the episodes (default: 0)')
+    p.add_argument('--dream', action='store_true', help="play in M's dream instead of the real game (Doom)")
+    p.add_argument('--tau', type=float, default=1.15, help='dream temperature (default: 1.15)')
+    p.add_argument('--workers', type=int, default=max(1, min(2, os.cpu_count() or 1)), help='worker processes (default: 2)')
+    p.set_defaults(func=cmd_evaluate)
+
 # %% ../nbs/90_cli.ipynb #bd1f0203
 def build_parser() -> argparse.ArgumentParser:
     "The `world-models` parser with every subcommand."
     p = argparse.ArgumentParser(prog='world-models', description="Ha & Schmidhuber's World Models, rebuilt: each stage of the pipeline.")
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
-    add_collect(sub); add_train_vae(sub); add_train_mdnrnn(sub)
+    add_collect(sub); add_train_vae(sub); add_train_mdnrnn(sub); add_train_controller(sub); add_evaluate(sub)
     return p
 
 def main(argv=None) -> int:

@@ -35,3 +35,22 @@ def test_bad_input_is_one_clear_line(tmp_path):
     assert r.returncode == 2 and '--workers 0' in r.stderr and 'Traceback' not in r.stderr
     r = run('collect', '--env', 'doom', '--preset', 'smoke', '--policy', 'wander', '--out', str(tmp_path), check=False)
     assert r.returncode == 2 and 'is for carracing' in r.stderr
+
+def test_run_doom_smoke_end_to_end_then_evaluate(tmp_path):
+    "The whole Doom recipe on real VizDoom at tiny sizes: collect, V, M, C in the dream, real evaluation, report."
+    out = tmp_path / 'doom'
+    res = json.loads(run('run', 'doom', '--preset', 'smoke', '--out', str(out), '--quiet').stdout.splitlines()[-1])
+    assert list(res['stages']) == ['collect', 'vae', 'mdnrnn', 'controller', 'evaluate']
+    assert res['stages']['controller']['result']['in_dream'] and res['stages']['evaluate']['result']['mean'] > 0
+    rep = json.loads((out / 'report.json').read_text()); md = (out / 'report.md').read_text()
+    assert rep['stages'] == res['stages'] and '| controller |' in md and 'Real-game score' in md
+    ev = json.loads(run('evaluate', 'doom', '--agent', str(out), '--episodes', '3', '--seed', '7').stdout.splitlines()[-1])
+    assert {k: ev[k] for k in ('env', 'episodes', 'seed')} == {'env': 'doom', 'episodes': 3, 'seed': 7} and ev['mean'] > 0 and ev['std'] >= 0
+    r = run('evaluate', 'carracing', '--agent', str(out), check=False)
+    assert r.returncode == 2 and 'plays doom, not carracing' in r.stderr
+
+def test_train_controller_without_models_says_what_to_run(tmp_path):
+    r = run('train-controller', '--env', 'doom', '--in-dream', '--out', str(tmp_path), check=False)
+    assert r.returncode == 2 and 'no vae, mdnrnn, z0 found' in r.stderr and 'Traceback' not in r.stderr
+    r = run('train-controller', '--env', 'carracing', '--in-dream', '--shipped', '--out', str(tmp_path), check=False)
+    assert r.returncode == 2 and 'only Doom' in r.stderr

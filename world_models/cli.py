@@ -6,30 +6,25 @@ Docs: https://world-models-course.github.io/world-models/cli.html.md"""
 
 # %% ../nbs/90_cli.ipynb #9de91882
 from __future__ import annotations
-import argparse, csv, json, os, sys
-from dataclasses import asdict
+import argparse, json, os, sys
 from pathlib import Path
-import numpy as np
 
 # %% auto #0
 __all__ = ['common_flags', 'training_flags', 'run_dir', 'cmd_collect', 'add_collect', 'cmd_train_vae', 'add_train_vae',
-           'cmd_train_mdnrnn', 'add_train_mdnrnn', 'controller_parts', 'cmd_train_controller', 'add_train_controller',
-           'evaluation_spec', 'cmd_evaluate', 'add_evaluate', 'build_parser', 'main']
+           'cmd_train_mdnrnn', 'add_train_mdnrnn', 'cmd_train_controller', 'add_train_controller', 'cmd_evaluate',
+           'add_evaluate', 'cmd_run', 'add_run', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #49243334
-from .data import ENV_IDS, PRESETS, POLICIES, RolloutError, collect_preset, collect_rollouts, save_json, set_seed
-from .vae import encode_rollouts, train_vae, vae_preset
-from .mdnrnn import mdn_preset, train_mdnrnn, validation_loss
-from .dream import initial_z_stats, save_z0
+from .data import ENV_IDS, PRESETS, POLICIES, RolloutError
 from .vae import assets_dir
-from .agent import AgentSpec, DreamFitness, RealFitness, agent_parts, episode_stats, make_backend
-from .evolve import es_preset, load_controller, train_controller
+from .pipeline import run_experiment, stage_collect, stage_controller, stage_evaluate, stage_mdnrnn, stage_vae
 
 # %% ../nbs/90_cli.ipynb #2eb29080
-def common_flags() -> argparse.ArgumentParser:
+def common_flags(env:bool=True, # include --env (`run` takes the game as its argument instead)
+                ) -> argparse.ArgumentParser:
     "The flags shared by every stage: env, preset, out, seed, workers."
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument('--env', choices=sorted(ENV_IDS), default='doom', help='which game (default: doom)')
+    if env: p.add_argument('--env', choices=sorted(ENV_IDS), default='doom', help='which game (default: doom)')
     p.add_argument('--preset', choices=PRESETS, default='laptop', help='size of the run (default: laptop)')
     p.add_argument('--out', type=Path, default=None, help='run folder (default: runs/ENV-PRESET)')
     p.add_argument('--seed', type=int, default=0, help='seed of the run (default: 0)')
@@ -50,13 +45,9 @@ def run_dir(args) -> Path:
 # %% ../nbs/90_cli.ipynb #071d4c1d
 def cmd_collect(args) -> dict:
     "Collect random rollouts into `run_dir(args)/rollouts`."
-    if args.workers < 1: raise ValueError(f"--workers {args.workers}: expected at least 1")
-    cfg = collect_preset(args.env, args.preset, n_rollouts=args.rollouts, max_steps=args.max_steps, policy=args.policy)
-    set_seed(args.seed)
-    out = run_dir(args) / 'rollouts'
-    man = collect_rollouts(cfg, out, seed=args.seed, workers=args.workers, progress=not args.quiet)
-    return dict(command='collect', env=cfg.env, preset=args.preset, out=str(out), episodes=man['n_episodes'],
-                steps=man['n_steps'], **{k: man['last_run'][k] for k in ('new_episodes', 'episodes_per_min', 'steps_per_s')})
+    res = stage_collect(run_dir(args), args.env, args.preset, args.seed, args.workers, not args.quiet,
+                        n_rollouts=args.rollouts, max_steps=args.max_steps, policy=args.policy)
+    return dict(command='collect', env=args.env, preset=args.preset, out=str(run_dir(args) / 'rollouts'), **res)
 
 # %% ../nbs/90_cli.ipynb #d00c28e3
 def add_collect(sub):
@@ -70,21 +61,10 @@ def add_collect(sub):
     p.set_defaults(func=cmd_collect)
 
 # %% ../nbs/90_cli.ipynb #c8046690
-def _shards(run:Path) -> list:
-    "The rollout shards of a run folder, or a clear error saying how to make them."
-    shards = sorted((run / 'rollouts').glob('rollout_*.npz'))
-    if not shards: raise FileNotFoundError(f"{run / 'rollouts'}: no rollout shards; run `world-models collect` with the same --env/--out first")
-    return shards
-
 def cmd_train_vae(args) -> dict:
     "Train V on `run_dir(args)/rollouts` and encode the rollouts into `run_dir(args)/encoded`."
-    run = run_dir(args); shards = _shards(run)
-    cfg = vae_preset(args.env, args.preset, epochs=args.epochs, max_steps=args.max_steps, threads=args.workers)
-    vae = train_vae(shards, run / 'vae', cfg, seed=args.seed, progress=not args.quiet)
-    encode_rollouts(vae, shards, run / 'encoded', progress=not args.quiet)
-    rows = list(csv.DictReader((run / 'vae' / 'vae_metrics.csv').open()))[-100:]
-    return dict(command='train-vae', env=args.env, preset=args.preset, out=str(run / 'vae'), steps=int(rows[-1]['step']),
-                r_loss=round(float(np.mean([float(r['r_loss']) for r in rows])), 2), encoded=len(shards))
+    res = stage_vae(run_dir(args), args.env, args.preset, args.seed, args.workers, not args.quiet, epochs=args.epochs, max_steps=args.max_steps)
+    return dict(command='train-vae', env=args.env, preset=args.preset, out=str(run_dir(args) / 'vae'), **res)
 
 # %% ../nbs/90_cli.ipynb #3e0c3852
 def add_train_vae(sub):
@@ -96,17 +76,8 @@ def add_train_vae(sub):
 # %% ../nbs/90_cli.ipynb #e3421d26
 def cmd_train_mdnrnn(args) -> dict:
     "Train M on `run_dir(args)/encoded`; writes `run_dir(args)/mdnrnn`."
-    run = run_dir(args); series = sorted((run / 'encoded').glob('rollout_*.npz'))
-    if not series: raise FileNotFoundError(f"{run / 'encoded'}: no encoded series; run `world-models train-vae` with the same --env/--out first")
-    cfg = mdn_preset(args.env, args.preset, epochs=args.epochs, max_steps=args.max_steps, threads=args.workers)
-    n_val = max(1, len(series) // 20) if len(series) > 1 else 0  # the last 5% of episodes are held out
-    train, val = series[:len(series) - n_val], series[len(series) - n_val:]
-    m = train_mdnrnn(train, run / 'mdnrnn', cfg, seed=args.seed, progress=not args.quiet)
-    save_z0(run / 'mdnrnn' / 'z0.npz', initial_z_stats(train))
-    res = dict(command='train-mdnrnn', env=args.env, preset=args.preset, out=str(run / 'mdnrnn'), train_episodes=len(train),
-               validation_episodes=len(val), validation=validation_loss(m, val, cfg.seq_len) if val else None)
-    save_json(run / 'mdnrnn' / 'validation.json', res)
-    return res
+    res = stage_mdnrnn(run_dir(args), args.env, args.preset, args.seed, args.workers, not args.quiet, epochs=args.epochs, max_steps=args.max_steps)
+    return dict(command='train-mdnrnn', env=args.env, preset=args.preset, out=str(run_dir(args) / 'mdnrnn'), **res)
 
 # %% ../nbs/90_cli.ipynb #ad7809cc
 def add_train_mdnrnn(sub):
@@ -116,27 +87,11 @@ def add_train_mdnrnn(sub):
     training_flags(p); p.set_defaults(func=cmd_train_mdnrnn)
 
 # %% ../nbs/90_cli.ipynb #94f32442
-def controller_parts(args) -> dict:
-    "V, M and z0 for a controller run: the run folder's, or the shipped ones (`--shipped`), with a clear error when missing."
-    src = assets_dir() if args.shipped else run_dir(args)
-    parts = agent_parts(src, args.env)
-    missing = [k for k in ('vae', 'mdnrnn', 'z0') if not parts[k]]
-    if missing: raise FileNotFoundError(f"{src}: no {', '.join(missing)} found; run `world-models train-vae` and `train-mdnrnn` "
-                                        "with the same --env/--out first, or pass --shipped")
-    return {k: str(Path(parts[k]).resolve()) for k in ('vae', 'mdnrnn', 'z0')}
-
 def cmd_train_controller(args) -> dict:
     "Evolve C in the real game or the dream; writes `run_dir(args)/controller`."
-    if args.in_dream and args.env != 'doom': raise ValueError("--in-dream: only Doom's M predicts deaths (the dream's reward); train CarRacing's C in the real game")
-    out = run_dir(args) / 'controller'; spec = AgentSpec(args.env, **controller_parts(args))
-    cfg = es_preset(args.env, args.preset, generations=args.generations, optimizer=args.optimizer, popsize=args.popsize, rollouts=args.rollouts)
-    backend = make_backend(args.backend, args.workers)
-    try:
-        fit = DreamFitness(spec, backend, args.tau) if args.in_dream else RealFitness(spec, backend)
-        save_json(out / 'agent.json', dict(asdict(spec), in_dream=args.in_dream, tau=args.tau if args.in_dream else None))
-        res = train_controller(fit, spec.controller, out, cfg, seed=args.seed, progress=not args.quiet)
-    finally: backend.close()
-    return dict(command='train-controller', env=args.env, preset=args.preset, out=str(out), in_dream=args.in_dream, **{k: res[k] for k in ('generations', 'seconds', 'best')})
+    res = stage_controller(run_dir(args), args.env, args.preset, args.seed, args.workers, not args.quiet, args.in_dream, args.tau,
+                           args.shipped, args.backend, generations=args.generations, optimizer=args.optimizer, popsize=args.popsize, rollouts=args.rollouts)
+    return dict(command='train-controller', env=args.env, preset=args.preset, out=str(run_dir(args) / 'controller'), **res)
 
 # %% ../nbs/90_cli.ipynb #9db865d8
 def add_train_controller(sub):
@@ -155,30 +110,9 @@ def add_train_controller(sub):
     p.set_defaults(func=cmd_train_controller)
 
 # %% ../nbs/90_cli.ipynb #e2178aa1
-def evaluation_spec(agent, # a run folder or assets/
-                    env:str) -> tuple[AgentSpec, Path]:
-    "The spec and controller file of the agent in `agent`."
-    agent = Path(agent); meta = agent / 'controller' / 'agent.json'
-    if meta.exists():
-        d = json.loads(meta.read_text()); spec = AgentSpec(**{k: d[k] for k in ('env', 'vae', 'mdnrnn', 'z0', 'controller', 'sample_z')})
-        if spec.env != env: raise ValueError(f"{meta}: this agent plays {spec.env}, not {env}")
-        return spec, agent / 'controller' / 'controller.safetensors'
-    parts = agent_parts(agent, env)
-    if not all(parts.values()): raise FileNotFoundError(f"{agent}: no complete {env} agent (found {parts}); train one with `world-models train-controller`")
-    return AgentSpec(env, parts['vae'], parts['mdnrnn'], parts['z0']), Path(parts['controller'])
-
 def cmd_evaluate(args) -> dict:
     "Score an agent over full episodes; the JSON line has env, episodes, mean, std and seed."
-    if args.episodes < 1: raise ValueError(f"--episodes {args.episodes}: expected at least 1")
-    if args.dream and args.env != 'doom': raise ValueError("--dream: only Doom has a dream with deaths to score")
-    spec, cpath = evaluation_spec(args.agent or assets_dir(), args.env)
-    x = load_controller(cpath).get_flat()[None]
-    backend = make_backend('local', args.workers)
-    try: fit = DreamFitness(spec, backend, args.tau) if args.dream else RealFitness(spec, backend); s = fit.scores(x, args.episodes, args.seed)[0]
-    finally: backend.close()
-    st = episode_stats(s)
-    return dict(env=args.env, episodes=args.episodes, mean=st['mean'], std=st['std'], seed=args.seed, min=st['min'], max=st['max'],
-                world='dream' if args.dream else 'real', **({'tau': args.tau} if args.dream else {}), agent=str(cpath))
+    return stage_evaluate(args.agent or assets_dir(), args.env, args.episodes, args.seed, args.workers, args.dream, args.tau)
 
 # %% ../nbs/90_cli.ipynb #f5a76b19
 def add_evaluate(sub):
@@ -194,12 +128,27 @@ def add_evaluate(sub):
     p.add_argument('--workers', type=int, default=max(1, min(2, os.cpu_count() or 1)), help='worker processes (default: 2)')
     p.set_defaults(func=cmd_evaluate)
 
+# %% ../nbs/90_cli.ipynb #e23d4b0b
+def cmd_run(args) -> dict:
+    "Run every stage of an experiment into `run_dir(args)`; returns the report."
+    rep = run_experiment(args.env, args.preset, run_dir(args), args.seed, args.workers, not args.quiet, args.tau)
+    return dict(command='run', out=str(run_dir(args)), **rep)
+
+def add_run(sub):
+    "Register the `run` subcommand."
+    p = sub.add_parser('run', parents=[common_flags(env=False)], help='every stage in order (collect, V, M, C, evaluate)',
+                       description='Run the whole experiment into OUT, resuming finished stages; writes OUT/report.json and OUT/report.md.')
+    p.add_argument('env', choices=sorted(ENV_IDS), help='which experiment')
+    p.add_argument('--tau', type=float, default=1.15, help="Doom's dream temperature (default: 1.15)")
+    p.add_argument('--quiet', action='store_true', help='no progress bars')
+    p.set_defaults(func=cmd_run)
+
 # %% ../nbs/90_cli.ipynb #bd1f0203
 def build_parser() -> argparse.ArgumentParser:
     "The `world-models` parser with every subcommand."
     p = argparse.ArgumentParser(prog='world-models', description="Ha & Schmidhuber's World Models, rebuilt: each stage of the pipeline.")
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
-    add_collect(sub); add_train_vae(sub); add_train_mdnrnn(sub); add_train_controller(sub); add_evaluate(sub)
+    add_collect(sub); add_train_vae(sub); add_train_mdnrnn(sub); add_train_controller(sub); add_evaluate(sub); add_run(sub)
     return p
 
 def main(argv=None) -> int:

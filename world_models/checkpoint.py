@@ -10,7 +10,8 @@ import csv, json, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['check_fits', 'save_checkpoint', 'load_checkpoint', 'save_weights', 'read_weights', 'load_weights', 'fit']
+__all__ = ['check_fits', 'save_checkpoint', 'load_checkpoint', 'save_weights', 'read_weights', 'load_weights', 'load_model',
+           'fit']
 
 # %% ../nbs/11_checkpoint.ipynb #685f58ef
 import torch
@@ -86,6 +87,17 @@ def load_weights(path, # a file written by `save_weights`
     ref = model.state_dict()
     model.load_state_dict({k: v.to(ref[k].dtype) for k, v in state.items()})
     return info
+
+# %% ../nbs/11_checkpoint.ipynb #d6f5ce37
+def load_model(path, # a file written by `save_weights`
+               cls, # the `nn.Module` class it holds, built from the file's config
+               key:str, # a constructor argument every `cls` config has (tells a `cls` file from others)
+              ) -> torch.nn.Module:
+    "Build the `cls` recorded in a weights file and load it (its dtype, eval mode)."
+    _, cfg, _ = read_weights(path)
+    if not cfg or key not in cfg: raise ValueError(f"{path}: no {cls.__name__} config in its metadata")
+    m = cls(**cfg); load_weights(path, m, cfg)
+    return m.eval()
 
 # %% ../nbs/11_checkpoint.ipynb #86fffddd
 def _resume(ckpt:Path, model, opt, fixed:dict) -> dict:

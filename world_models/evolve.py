@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 from .data import atomic_write, episode_seed, preset_fields, save_json
-from .checkpoint import load_weights, read_weights, save_weights
+from .checkpoint import load_model, save_weights
 from .controller import CONTROLLERS, Controller, ControllerConfig
 from .cmaes import make_es, reward_to_cost
 
@@ -53,9 +53,7 @@ def save_controller(path, c:Controller, **info) -> Path:
 
 def load_controller(path) -> Controller:
     "The controller stored in `path` (shape from its metadata)."
-    _, cfg, _ = read_weights(path)
-    if not cfg or 'in_dim' not in cfg: raise ValueError(f"{path}: no Controller config in its metadata")
-    c = Controller(**cfg); load_weights(path, c, cfg); return c
+    return load_model(path, Controller, 'in_dim')
 
 # %% ../nbs/08_evolve.ipynb #8f85c2c2
 def save_es_state(path, es, meta:dict) -> Path:

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .data import SequenceDataset, preset_fields, set_seed
-from .checkpoint import fit, load_weights, read_weights, save_weights
+from .checkpoint import fit, load_model, save_weights
 
 # %% ../nbs/03_mdnrnn.ipynb #1d0f0804
 class MDNRNN(nn.Module):
@@ -204,10 +204,7 @@ def train_mdnrnn(series, # encoded series files from `encode_rollouts`
 def load_mdnrnn(path, # a `.safetensors` written by `train_mdnrnn` (e.g. assets/mdnrnn_doom.safetensors)
                ) -> MDNRNN:
     "Build the M recorded in a weights file and load it (float32, eval mode)."
-    _, cfg, _ = read_weights(path)
-    if not cfg or 'hidden_dim' not in cfg: raise ValueError(f"{path}: no MDNRNN config in its metadata")
-    m = MDNRNN(**cfg); load_weights(path, m, cfg)
-    return m.eval()
+    return load_model(path, MDNRNN, 'hidden_dim')
 
 @torch.no_grad()
 def validation_loss(model:MDNRNN, series, # encoded series files

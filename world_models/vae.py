@@ -22,7 +22,7 @@ import torch.nn as nn
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .data import FrameDataset, preset_fields, load_rollout, save_json, save_rollout, set_seed, shard_meta, shard_ok
-from .checkpoint import fit, load_weights, read_weights, save_weights
+from .checkpoint import fit, load_model, save_weights
 
 # %% ../nbs/02_vae.ipynb #7e31c11c
 class ConvVAE(nn.Module):
@@ -199,7 +199,4 @@ def assets_dir() -> Path:
 def load_vae(path, # a `.safetensors` written by `train_vae` (e.g. assets/vae_doom.safetensors)
             ) -> ConvVAE:
     "Build the V recorded in a weights file and load it (float32, eval mode)."
-    _, cfg, _ = read_weights(path)
-    if not cfg or 'z_dim' not in cfg: raise ValueError(f"{path}: no ConvVAE config in its metadata")
-    vae = ConvVAE(**cfg); load_weights(path, vae, cfg)
-    return vae.eval()
+    return load_model(path, ConvVAE, 'z_dim')

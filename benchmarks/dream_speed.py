@@ -1,6 +1,7 @@
 """Dream speed vs the real game, measured in one run: batched dream env-steps/s (Doom sizes: z=64, hidden 512)
 at several batch sizes, and the real TakeCover agent loop (VizDoom step + preprocess + V encode + M step + a
-linear controller on [z, c, h]) in steps/s; prints their ratio.
+linear controller on [z, c, h]) in steps/s; prints their ratio. The dream runs M's matrix products in float32 and in
+bfloat16 (native on CPUs with AVX-512 BF16).
 
 Usage: python benchmarks/dream_speed.py [--sizes 1 64 1024 4096] [--seconds 3] [--threads 1]
 """
@@ -11,9 +12,9 @@ from world_models.dream import BatchedDream, load_z0
 from world_models.mdnrnn import load_mdnrnn
 from world_models.vae import assets_dir, load_vae, to_input
 
-def dream_rate(m, z0, n, seconds):
+def dream_rate(m, z0, n, seconds, dtype=torch.float32):
     "Env-steps/s of a BatchedDream of `n` dreams (live dreams only), with a linear policy on [z, c, h]."
-    d = BatchedDream(m, z0, n=n, tau=1.0, seed=0, max_steps=10**9); z = d.reset()
+    d = BatchedDream(m, z0, n=n, tau=1.0, seed=0, max_steps=10**9, dtype=dtype); z = d.reset()
     W = torch.randn(64 + 2 * m.hidden_dim, 1) * 0.01; steps, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         a = torch.tanh(torch.cat([z, d.c, d.h], 1) @ W)
@@ -50,5 +51,6 @@ if __name__ == '__main__':
     real = real_rate(vae, m, a.seconds)
     print(f"real TakeCover agent loop : {real:9.0f} steps/s")
     for n in a.sizes:
-        r = dream_rate(m, z0, n, a.seconds)
-        print(f"batched dream, N = {n:5d}  : {r:9.0f} steps/s  = {r / real:6.1f}x the real loop")
+        for dt in (torch.float32, torch.bfloat16):
+            r = dream_rate(m, z0, n, a.seconds, dt)
+            print(f"batched dream, N = {n:5d}, {str(dt)[6:]:8s}: {r:9.0f} steps/s  = {r / real:6.1f}x the real loop")

@@ -64,7 +64,15 @@ def test_dream_training_improves_survival_and_resumes(spec, tmp_path):
     res = train_controller(fit, 'doom', tmp_path / 'a', cfg, seed=0, progress=False)
     zero = fit.scores(np.zeros((1, 1088)), 64, seed=99).mean()
     assert res['best']['generation'] == 4 and res['best']['mean'] > zero, (res['best'], zero)
-    train_controller(fit, 'doom', tmp_path / 'b', es_preset('doom', 'smoke', popsize=8, rollouts=4, generations=2, eval_every=4, eval_rollouts=64), seed=0, progress=False)
+    class Killed(Exception): pass
+    class Dies:  # the run is killed while scoring generation 3
+        calls = 0
+        def scores(self, X, rollouts, seed):
+            self.calls += 1
+            if self.calls == 3: raise Killed
+            return fit.scores(X, rollouts, seed)
+    with pytest.raises(Killed): train_controller(Dies(), 'doom', tmp_path / 'b', cfg, seed=0, progress=False)
+    assert len((tmp_path / 'b' / 'generations.csv').read_text().splitlines()) == 1 + 2  # two generations were saved
     train_controller(fit, 'doom', tmp_path / 'b', cfg, seed=0, progress=False)
     np.testing.assert_array_equal(load_controller(tmp_path / 'a' / 'controller.safetensors').get_flat(),
                                   load_controller(tmp_path / 'b' / 'controller.safetensors').get_flat())

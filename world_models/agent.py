@@ -13,7 +13,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['MAX_STEPS', 'Agent', 'run_episode', 'AgentSpec', 'agent_parts', 'cached', 'build_agent', 'SerialBackend',
-           'LocalBackend', 'make_backend', 'RealFitness', 'dream_scores', 'DreamFitness', 'episode_stats']
+           'LocalBackend', 'make_backend', 'RealFitness', 'dream_scores', 'fast_dtype', 'DreamFitness', 'episode_stats']
 
 # %% ../nbs/07_agent.ipynb #8e7b055a
 import numpy as np
@@ -184,11 +184,12 @@ def dream_scores(mdn:MDNRNN, z0:dict, # M and its initial-z statistics
                  seed:int=0, # seeds the dreams
                  max_steps:int=2100, # dream length cap
                  controller:str='doom', # key of `CONTROLLERS`
+                 dtype:str='float32', # precision of M's matrix products ('bfloat16': about 2x faster where supported)
                 ) -> np.ndarray:
     "Survival steps of every controller in every dream, (P, rollouts)."
     if not mdn.predict_done: raise ValueError("dream fitness needs an M with a death head (predict_done=True, Doom)")
     cfg = CONTROLLERS[controller]; pop = Population(X, cfg); P = pop.P
-    d = BatchedDream(mdn, z0, P * rollouts, tau, max_steps, seed); z = d.reset(); total = torch.zeros(P * rollouts)
+    d = BatchedDream(mdn, z0, P * rollouts, tau, max_steps, seed, getattr(torch, dtype)); z = d.reset(); total = torch.zeros(P * rollouts)
     with torch.no_grad():
         while True:
             x = controller_input(z, d.h, d.c, cfg.inputs).view(P, rollouts, -1)  # (P, R, in)
@@ -197,21 +198,27 @@ def dream_scores(mdn:MDNRNN, z0:dict, # M and its initial-z statistics
     return total.view(P, rollouts).numpy().astype(np.float64)
 
 # %% ../nbs/07_agent.ipynb #9fa50018
-def _dream_task(spec:dict, X, rollouts, tau, seed, max_steps) -> np.ndarray:
+def _dream_task(spec:dict, X, rollouts, tau, seed, max_steps, dtype) -> np.ndarray:
     "`dream_scores` for a slice of the population (runs in a worker)."
     s = AgentSpec(**spec)
-    return dream_scores(cached(load_mdnrnn, s.mdnrnn), cached(load_z0, s.z0), X, rollouts, tau, seed, max_steps, s.controller)
+    return dream_scores(cached(load_mdnrnn, s.mdnrnn), cached(load_z0, s.z0), X, rollouts, tau, seed, max_steps, s.controller, dtype)
+
+def fast_dtype() -> str:
+    "'bfloat16' where this CPU multiplies it natively (AVX-512 BF16 / AMX), else 'float32'."
+    return 'bfloat16' if torch.ops.mkldnn._is_mkldnn_bf16_supported() else 'float32'
 
 class DreamFitness:
     "Score controllers in M's dream, one batched dream per worker."
-    def __init__(self, spec:AgentSpec, backend=None, tau:float=1.15, max_steps:int=2100):
-        self.spec, self.backend, self.tau, self.max_steps = spec, backend or SerialBackend(), tau, max_steps
+    def __init__(self, spec:AgentSpec, backend=None, tau:float=1.15, max_steps:int=2100,
+                 dtype:str=None, # M's matmul precision in the dream (default: `fast_dtype()`)
+                ):
+        self.spec, self.backend, self.tau, self.max_steps, self.dtype = spec, backend or SerialBackend(), tau, max_steps, dtype or fast_dtype()
 
     def scores(self, X:np.ndarray, rollouts:int, seed:int) -> np.ndarray:
         "Survival steps of every controller in every dream, (P, rollouts)."
         from world_models.agent import _dream_task
         X = np.atleast_2d(X); k = min(self.backend.workers, len(X))
-        tasks = [(asdict(self.spec), part, rollouts, self.tau, episode_seed(seed, i), self.max_steps) for i, part in enumerate(np.array_split(X, k))]
+        tasks = [(asdict(self.spec), part, rollouts, self.tau, episode_seed(seed, i), self.max_steps, self.dtype) for i, part in enumerate(np.array_split(X, k))]
         return np.concatenate(self.backend.map(_dream_task, tasks))
 
 # %% ../nbs/07_agent.ipynb #f3979416

@@ -143,7 +143,7 @@ def fit(step_fn, # step_fn(batch, steps_done) -> (n_items, {metric: float}): one
                 if i < st['batch']: continue  # consumed before the checkpoint we resumed from
                 n, m = step_fn(batch, st['step']); dt = time.perf_counter() - t0
                 st.update(step=st['step'] + 1, batch=i + 1, seconds=st['seconds'] + dt)
-                log.writerow(dict(step=st['step'], epoch=st['epoch'], items_s=round(n / dt, 1), **{k: round(v, 4) for k, v in m.items()}))
+                log.writerow(dict(step=st['step'], epoch=st['epoch'], items_s=round(n / dt, 1), **{k: round(v, 4) for k, v in m.items()})); f.flush()  # readable while training
                 bar.update(1); bar.set_postfix(**{k: f"{v:.3g}" for k, v in m.items()}, per_s=f"{n / dt:.0f}")
                 if st['step'] % ckpt_every == 0 or st['step'] >= total: save()
                 if st['step'] >= total: return st

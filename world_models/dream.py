@@ -46,8 +46,10 @@ class BatchedDream:
                  tau:float=1.0, # sampling temperature
                  max_steps:int=2100, # truncation (reference: 2,100 for Doom)
                  seed:int=None, # random seed (None: fresh entropy)
+                 dtype=torch.float32, # precision of M's matrix products (bfloat16: about twice as fast on CPUs with AVX-512 BF16)
                 ):
         self.mdn, self.n, self.tau, self.max_steps = mdn.eval(), n, tau, max_steps
+        self.weights = mdn.step_weights(dtype)  # prepared once for all steps
         self.z0_mu, self.z0_std = torch.as_tensor(z0['mu']), torch.as_tensor(z0['logvar']).mul(0.5).exp()
         self.gen = torch.Generator(); self.seed(seed)
 
@@ -73,7 +75,7 @@ def step(self:BatchedDream, action:torch.Tensor, # (N, a) signed/continuous acti
     "Advance every live dream: (next z (N, z), reward (N,), died (N,) this step, truncated)."
     restart = torch.full((self.n,), float(self.t == 0))
     with torch.no_grad():
-        p, (h, c) = self.mdn.step(self.z, action, restart, self.state)
+        p, (h, c) = self.mdn.step(self.z, action, restart, self.state, self.weights)
         z = sample_mdn(p['log_pi'], p['mu'], p['log_sigma'], self.tau, self.gen)
     died = (p['done_logit'] > 0) & self.alive if self.mdn.predict_done else torch.zeros(self.n, dtype=torch.bool)
     reward = self.alive.float()  # +1 per step survived (Doom)

@@ -77,20 +77,27 @@ def mdn_nll(log_pi:torch.Tensor, mu:torch.Tensor, log_sigma:torch.Tensor, # mixt
 
 # %% ../nbs/03_mdnrnn.ipynb #c0bde8dd
 @patch
+def step_weights(self:MDNRNN, dtype=torch.float32) -> tuple:
+    "The matrices `step` multiplies by, prepared once: [W_ih W_hh]^T (in+1+H, 4H), the head's W^T and bias, at `dtype`."
+    W = torch.cat([self.lstm.weight_ih_l0, self.lstm.weight_hh_l0], 1).detach()  # (4H, in + 1 + H)
+    return W.T.contiguous().to(dtype), self.head.weight.detach().T.contiguous().to(dtype), self.head.bias.detach()
+
+@patch
 def step(self:MDNRNN, z:torch.Tensor, # latents (B, z)
          action:torch.Tensor, # actions (B, a)
          restart:torch.Tensor=None, # Doom: 1. at an episode's first step (B,)
          state=None, # (h, c), each (B, hidden); None = zeros
+         weights:tuple=None, # from `step_weights` (default: prepared on each call, float32)
         ) -> tuple[dict, tuple]:
     "One LSTM step for a batch: mixture parameters (B, z, K), death logit (B,), new (h, c)."
     B, H = z.shape[0], self.hidden_dim
     h, c = state if state is not None else (z.new_zeros(B, H), z.new_zeros(B, H))
+    W, Wh, bh = weights or self.step_weights()
     parts = [z, action] + ([restart[:, None]] if self.predict_done else []) + [z.new_ones(B, 1), h]
-    W = torch.cat([self.lstm.weight_ih_l0, self.lstm.weight_hh_l0], 1)  # (4H, in + 1 + H)
-    i, f, g, o = (torch.cat(parts, 1) @ W.T).chunk(4, 1)  # each (B, H)
-    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    i, f, g, o = (torch.cat(parts, 1).to(W.dtype) @ W).float().chunk(4, 1)  # each (B, H)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)  # the cell state stays float32
     h = torch.sigmoid(o) * torch.tanh(c)
-    out = self.head(h)
+    out = (h.to(Wh.dtype) @ Wh).float() + bh
     mix = out[:, :3 * self.n_mix * self.z_dim].reshape(B, self.z_dim, 3, self.n_mix)  # (B, z, 3, K)
     res = dict(log_pi=F.log_softmax(mix[:, :, 0], -1), mu=mix[:, :, 1], log_sigma=mix[:, :, 2].clamp(-7., 3.), h=h)
     if self.predict_done: res['done_logit'] = out[:, -1]

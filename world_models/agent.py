@@ -36,7 +36,7 @@ class Agent:
                 ):
         if env not in ACTION_MAPS: raise ValueError(f"env={env!r}: expected one of {sorted(ACTION_MAPS)}")
         need = controller.cfg.in_dim
-        have = len(controller.cfg.inputs.replace('c', '').replace('h', '')) * mdn.z_dim + sum(k in 'ch' for k in controller.cfg.inputs) * mdn.hidden_dim
+        have = sum(mdn.z_dim if k == 'z' else mdn.hidden_dim for k in controller.cfg.inputs)  # [z, (c,) h] from this M
         if need != have: raise ValueError(f"controller: input size {need} does not fit M (z={mdn.z_dim}, hidden={mdn.hidden_dim}, inputs {controller.cfg.inputs!r} -> {have})")
         self.vae, self.mdn, self.c, self.env, self.sample_z = vae, mdn.eval(), controller, env, sample_z
         self.gen = torch.Generator(); self.reset()

@@ -12,12 +12,13 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['common_flags', 'training_flags', 'run_dir', 'cmd_collect', 'add_collect', 'cmd_train_vae', 'add_train_vae',
            'cmd_train_mdnrnn', 'add_train_mdnrnn', 'cmd_train_controller', 'add_train_controller', 'cmd_evaluate',
-           'add_evaluate', 'cmd_run', 'add_run', 'build_parser', 'main']
+           'add_evaluate', 'cmd_run', 'add_run', 'cmd_temperatures', 'add_temperatures', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #49243334
 from .data import ENV_IDS, PRESETS, POLICIES, RolloutError
 from .vae import assets_dir
 from .pipeline import run_experiment, stage_collect, stage_controller, stage_evaluate, stage_mdnrnn, stage_vae
+from .doom import PAPER_TEMPERATURES, sweep_temperatures
 
 # %% ../nbs/90_cli.ipynb #2eb29080
 def common_flags(env:bool=True, # include --env (`run` takes the game as its argument instead)
@@ -143,12 +144,30 @@ def add_run(sub):
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.set_defaults(func=cmd_run)
 
+# %% ../nbs/90_cli.ipynb #3d2b833e
+def cmd_temperatures(args) -> dict:
+    "Run the temperature sweep on `run_dir(args)`; returns its rows."
+    if args.env != 'doom': raise ValueError("temperatures: the dream experiment is Doom's (--env doom)")
+    rows = sweep_temperatures(run_dir(args), tuple(args.taus), args.preset, args.seed, args.workers, not args.quiet,
+                              args.episodes, **({'generations': args.generations} if args.generations else {}))
+    return dict(command='temperatures', out=str(run_dir(args) / 'temperatures.json'), rows=rows)
+
+def add_temperatures(sub):
+    "Register the `temperatures` subcommand."
+    p = sub.add_parser('temperatures', parents=[common_flags()], help="the paper's temperature table (Doom)",
+                       description='For each tau, evolve C in the dream at that tau (OUT/controller-tauT.TT) and score it in the dream and the real game.')
+    p.add_argument('--taus', type=float, nargs='+', default=list(PAPER_TEMPERATURES), help='temperatures (default: the paper\'s five)')
+    p.add_argument('--generations', type=int, default=None, help="CMA-ES generations per tau (default: the preset's)")
+    p.add_argument('--episodes', type=int, default=100, help='evaluation episodes per tau and world (default: 100)')
+    p.add_argument('--quiet', action='store_true', help='no progress bars')
+    p.set_defaults(func=cmd_temperatures)
+
 # %% ../nbs/90_cli.ipynb #bd1f0203
 def build_parser() -> argparse.ArgumentParser:
     "The `world-models` parser with every subcommand."
     p = argparse.ArgumentParser(prog='world-models', description="Ha & Schmidhuber's World Models, rebuilt: each stage of the pipeline.")
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
-    add_collect(sub); add_train_vae(sub); add_train_mdnrnn(sub); add_train_controller(sub); add_evaluate(sub); add_run(sub)
+    add_collect(sub); add_train_vae(sub); add_train_mdnrnn(sub); add_train_controller(sub); add_evaluate(sub); add_run(sub); add_temperatures(sub)
     return p
 
 def main(argv=None) -> int:

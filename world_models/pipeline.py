@@ -83,11 +83,12 @@ def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=
                      tau:float=1.15, # dream temperature
                      shipped:bool=False, # use the V and M in assets/
                      backend:str='local', # 'serial' or 'local'
+                     name:str='controller', # sub-folder of `run` for this controller
                      **overrides, # fields of `ESConfig`
                     ) -> dict:
-    "Evolve C with CMA-ES into `run/controller`."
+    "Evolve C with CMA-ES into `run/name` (default `run/controller`)."
     if in_dream and env != 'doom': raise ValueError("--in-dream: only Doom's M predicts deaths (the dream's reward); train CarRacing's C in the real game")
-    out = Path(run) / 'controller'; spec = AgentSpec(env, **controller_parts(run, env, shipped))
+    out = Path(run) / name; spec = AgentSpec(env, **controller_parts(run, env, shipped))
     cfg = es_preset(env, preset, **overrides); be = make_backend(backend, workers)
     try:
         fit = DreamFitness(spec, be, tau) if in_dream else RealFitness(spec, be)
@@ -98,24 +99,26 @@ def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=
 
 # %% ../nbs/09_pipeline.ipynb #a249d348
 def evaluation_spec(agent, # a run folder or assets/
-                    env:str) -> tuple[AgentSpec, Path]:
+                    env:str, name:str='controller', # the controller's sub-folder in a run folder
+                   ) -> tuple[AgentSpec, Path]:
     "The spec and controller file of the agent in `agent`."
-    agent = Path(agent); meta = agent / 'controller' / 'agent.json'
+    agent = Path(agent); meta = agent / name / 'agent.json'
     if meta.exists():
         d = json.loads(meta.read_text()); spec = AgentSpec(**{k: d[k] for k in ('env', 'vae', 'mdnrnn', 'z0', 'controller', 'sample_z')})
         if spec.env != env: raise ValueError(f"{meta}: this agent plays {spec.env}, not {env}")
-        return spec, agent / 'controller' / 'controller.safetensors'
+        return spec, agent / name / 'controller.safetensors'
     parts = agent_parts(agent, env)
     if not all(parts.values()): raise FileNotFoundError(f"{agent}: no complete {env} agent (found {parts}); train one with `world-models train-controller`")
     return AgentSpec(env, parts['vae'], parts['mdnrnn'], parts['z0']), Path(parts['controller'])
 
 def stage_evaluate(agent, env:str, episodes:int=100, seed:int=0, workers:int=2,
                    dream:bool=False, tau:float=1.15, # play in the dream at this temperature instead
+                   name:str='controller', # the controller's sub-folder in a run folder
                   ) -> dict:
     "Score an agent over full episodes: env, episodes, mean, std, seed (and min, max, world)."
     if episodes < 1: raise ValueError(f"--episodes {episodes}: expected at least 1")
     if dream and env != 'doom': raise ValueError("--dream: only Doom has a dream with deaths to score")
-    spec, cpath = evaluation_spec(agent, env)
+    spec, cpath = evaluation_spec(agent, env, name)
     x = load_controller(cpath).get_flat()[None]; be = make_backend('local', workers)
     try: s = (DreamFitness(spec, be, tau) if dream else RealFitness(spec, be)).scores(x, episodes, seed)[0]
     finally: be.close()

@@ -15,7 +15,7 @@ __all__ = ['PAPER_TEMPERATURES', 'PAPER_RANDOM_POLICY', 'sweep_temperatures', 't
 
 # %% ../nbs/12_doom.ipynb #c6491737
 import numpy as np
-from .data import save_json
+from .data import PREPROCESS, episode_seed, make_env, raw_frame, save_json
 from .pipeline import stage_controller, stage_evaluate
 
 # %% ../nbs/12_doom.ipynb #e637a8a1
@@ -58,7 +58,6 @@ def temperature_table(rows:list) -> str:
 def episode_frames(agent, env, # an `Agent` and a Gymnasium env (real game or `DreamEnv`)
                    seed:int=0, max_steps:int=2100, every:int=10) -> tuple[list, int]:
     "Frames (uint8 64×64×3) every `every` steps of one episode, and the steps survived."
-    from world_models.data import PREPROCESS, raw_frame
     def frame(obs): return env.render() if np.asarray(obs).ndim == 1 else PREPROCESS[agent.env](raw_frame(obs))
     obs, _ = env.reset(seed=seed); agent.reset(seed); frames, t = [frame(obs)], 0
     while t < max_steps:
@@ -75,7 +74,6 @@ def side_by_side(clips:dict) -> dict:
 # %% ../nbs/12_doom.ipynb #6ad6eb85
 def random_policy_scores(episodes:int=100, seed:int=0, max_steps:int=2100) -> np.ndarray:
     "Survival steps of uniformly random per-frame actions in the real game, (episodes,)."
-    from world_models.data import episode_seed, make_env
     env, out = make_env('doom'), []
     try:
         for i in range(episodes):

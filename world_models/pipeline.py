@@ -17,7 +17,7 @@ __all__ = ['EVAL_EPISODES', 'stage_collect', 'stage_vae', 'stage_mdnrnn', 'contr
 # %% ../nbs/09_pipeline.ipynb #6da7f01f
 import numpy as np
 from tqdm.auto import tqdm
-from .data import collect_preset, collect_rollouts, save_json, set_seed
+from .data import atomic_write, collect_preset, collect_rollouts, save_json, set_seed
 from .vae import assets_dir, encode_rollouts, train_vae, vae_preset
 from .mdnrnn import mdn_preset, train_mdnrnn, validation_loss
 from .dream import initial_z_stats, save_z0
@@ -149,7 +149,6 @@ def write_report(run, report:dict) -> dict:
     lines += [f"| **total** | **{total / 60:.1f} min** | |", '']
     if 'evaluate' in report['stages']:
         e = report['stages']['evaluate']['result']; lines.append(f"Real-game score: **{e['mean']:.0f} ± {e['std']:.0f}** over {e['episodes']} episodes.")
-    from world_models.data import atomic_write
     atomic_write(run / 'report.md', lambda tmp: Path(tmp).write_text('\n'.join(lines) + '\n'))
     return report
 

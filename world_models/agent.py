@@ -39,6 +39,7 @@ class Agent:
         have = sum(mdn.z_dim if k == 'z' else mdn.hidden_dim for k in controller.cfg.inputs)  # [z, (c,) h] from this M
         if need != have: raise ValueError(f"controller: input size {need} does not fit M (z={mdn.z_dim}, hidden={mdn.hidden_dim}, inputs {controller.cfg.inputs!r} -> {have})")
         self.vae, self.mdn, self.c, self.env, self.sample_z = vae, mdn.eval(), controller, env, sample_z
+        self.weights = mdn.step_weights()  # M's step matrices, prepared once rather than every step
         self.gen = torch.Generator(); self.reset()
 
     def reset(self, seed:int=None):
@@ -64,7 +65,7 @@ def act(self:Agent, obs):
     "One step: the game's action for `obs` (Doom: button index; CarRacing: float32 (3,)), and M advances."
     z = self.encode(obs); h, c = self.state
     a = ACTION_MAPS[self.env](self.c(controller_input(z, h, c, self.c.cfg.inputs)))  # (1, a)
-    _, self.state = self.mdn.step(z, a, torch.full((1,), float(self.t == 0)), self.state)
+    _, self.state = self.mdn.step(z, a, torch.full((1,), float(self.t == 0)), self.state, self.weights)
     self.t += 1
     return doom_action_index(a[0].item()) if self.env == 'doom' else a[0].numpy()
 

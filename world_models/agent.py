@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from fastcore.basics import patch
 from .data import PREPROCESS, cached_env, doom_action_index, episode_seed, raw_frame
-from .vae import ConvVAE, assets_dir, load_vae, to_input
+from .vae import ConvVAE, load_vae, to_input
 from .mdnrnn import MDNRNN, load_mdnrnn
 from .controller import ACTION_MAPS, CONTROLLERS, Controller, Population, controller_input
 from .dream import BatchedDream, load_z0
@@ -52,7 +52,7 @@ class Agent:
 @torch.no_grad()
 def encode(self:Agent, obs) -> torch.Tensor:
     "The latent z (1, z) of an observation: a dream's z passes through, a real frame goes through V."
-    obs = obs['screen'] if isinstance(obs, dict) else np.asarray(obs)
+    obs = np.asarray(raw_frame(obs))  # Doom's observation is a dict holding the screen
     if obs.ndim == 1: return torch.as_tensor(obs, dtype=torch.float32)[None]
     if self.vae is None: raise ValueError("Agent: a real frame needs V, but the agent has none")
     mu, logvar = self.vae.encode(to_input(torch.from_numpy(PREPROCESS[self.env](obs))))

@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 from .data import atomic_write, episode_seed, preset_fields, save_json
 from .checkpoint import load_model, save_weights
-from .controller import CONTROLLERS, Controller, ControllerConfig
+from .controller import CONTROLLERS, Controller
 from .cmaes import make_es, reward_to_cost
 
 # %% ../nbs/08_evolve.ipynb #bceafdf3

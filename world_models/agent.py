@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['MAX_STEPS', 'Agent', 'run_episode', 'AgentSpec', 'agent_parts', 'cached', 'build_agent', 'SerialBackend',
+__all__ = ['MAX_STEPS', 'BACKENDS', 'Agent', 'run_episode', 'AgentSpec', 'agent_parts', 'cached', 'build_agent', 'SerialBackend',
            'LocalBackend', 'make_backend', 'RealFitness', 'dream_scores', 'fast_dtype', 'DreamFitness', 'episode_stats']
 
 # %% ../nbs/07_agent.ipynb #8e7b055a
@@ -149,12 +149,19 @@ class LocalBackend:
     def close(self):
         if self.pool is not None: self.pool.shutdown(cancel_futures=True); self.pool = None
 
-def make_backend(name:str='local', # 'serial' or 'local'
-                 workers:int=2):
+BACKENDS = ('serial', 'local', 'ray')
+
+def make_backend(name:str='local', # 'serial', 'local' or 'ray'
+                 workers:int=2, # processes (ray: None = every CPU of the cluster)
+                 address:str=None, # ray: the cluster to join (None: start Ray on this machine)
+                ):
     "The backend named by `--backend`."
     if name == 'serial': return SerialBackend()
-    if name == 'local': return LocalBackend(workers)
-    raise ValueError(f"backend={name!r}: expected 'serial' or 'local'")
+    if name == 'local': return LocalBackend(workers or 2)
+    if name == 'ray':
+        from world_models.cluster import RayBackend  # the cluster chapter; Ray is imported only when chosen
+        return RayBackend(workers, address)
+    raise ValueError(f"backend={name!r}: expected one of {', '.join(BACKENDS)}")
 
 # %% ../nbs/07_agent.ipynb #08f57cf7
 def _real_task(spec:dict, x:np.ndarray, seed:int, max_steps:int) -> float:
@@ -186,11 +193,12 @@ def dream_scores(mdn:MDNRNN, z0:dict, # M and its initial-z statistics
                  max_steps:int=2100, # dream length cap
                  controller:str='doom', # key of `CONTROLLERS`
                  dtype:str='float32', # precision of M's matrix products ('bfloat16': about 2x faster where supported)
+                 death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample' (see the dream chapter)
                 ) -> np.ndarray:
     "Survival steps of every controller in every dream, (P, rollouts)."
     if not mdn.predict_done: raise ValueError("dream fitness needs an M with a death head (predict_done=True, Doom)")
     cfg = CONTROLLERS[controller]; pop = Population(X, cfg); P = pop.P
-    d = BatchedDream(mdn, z0, P * rollouts, tau, max_steps, seed, getattr(torch, dtype)); z = d.reset(); total = torch.zeros(P * rollouts)
+    d = BatchedDream(mdn, z0, P * rollouts, tau, max_steps, seed, getattr(torch, dtype), death); z = d.reset(); total = torch.zeros(P * rollouts)
     with torch.no_grad():
         while True:
             x = controller_input(z, d.h, d.c, cfg.inputs).view(P, rollouts, -1)  # (P, R, in)
@@ -199,10 +207,10 @@ def dream_scores(mdn:MDNRNN, z0:dict, # M and its initial-z statistics
     return total.view(P, rollouts).numpy().astype(np.float64)
 
 # %% ../nbs/07_agent.ipynb #9fa50018
-def _dream_task(spec:dict, X, rollouts, tau, seed, max_steps, dtype) -> np.ndarray:
+def _dream_task(spec:dict, X, rollouts, tau, seed, max_steps, dtype, death='threshold') -> np.ndarray:
     "`dream_scores` for a slice of the population (runs in a worker)."
     s = AgentSpec(**spec)
-    return dream_scores(cached(load_mdnrnn, s.mdnrnn), cached(load_z0, s.z0), X, rollouts, tau, seed, max_steps, s.controller, dtype)
+    return dream_scores(cached(load_mdnrnn, s.mdnrnn), cached(load_z0, s.z0), X, rollouts, tau, seed, max_steps, s.controller, dtype, death)
 
 def fast_dtype() -> str:
     "'bfloat16' where this CPU multiplies it natively (AVX-512 BF16 / AMX), else 'float32'."
@@ -212,14 +220,15 @@ class DreamFitness:
     "Score controllers in M's dream, one batched dream per worker."
     def __init__(self, spec:AgentSpec, backend=None, tau:float=1.15, max_steps:int=2100,
                  dtype:str=None, # M's matmul precision in the dream (default: `fast_dtype()`)
+                 death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample'
                 ):
-        self.spec, self.backend, self.tau, self.max_steps, self.dtype = spec, backend or SerialBackend(), tau, max_steps, dtype or fast_dtype()
+        self.spec, self.backend, self.tau, self.max_steps, self.dtype, self.death = spec, backend or SerialBackend(), tau, max_steps, dtype or fast_dtype(), death
 
     def scores(self, X:np.ndarray, rollouts:int, seed:int) -> np.ndarray:
         "Survival steps of every controller in every dream, (P, rollouts)."
         from world_models.agent import _dream_task
         X = np.atleast_2d(X); k = min(self.backend.workers, len(X))
-        tasks = [(asdict(self.spec), part, rollouts, self.tau, episode_seed(seed, i), self.max_steps, self.dtype) for i, part in enumerate(np.array_split(X, k))]
+        tasks = [(asdict(self.spec), part, rollouts, self.tau, episode_seed(seed, i), self.max_steps, self.dtype, self.death) for i, part in enumerate(np.array_split(X, k))]
         return np.concatenate(self.backend.map(_dream_task, tasks))
 
 # %% ../nbs/07_agent.ipynb #f3979416

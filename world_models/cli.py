@@ -10,12 +10,15 @@ import argparse, json, os, sys
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['common_flags', 'training_flags', 'run_dir', 'cmd_collect', 'add_collect', 'cmd_train_vae', 'add_train_vae',
-           'cmd_train_mdnrnn', 'add_train_mdnrnn', 'cmd_train_controller', 'add_train_controller', 'cmd_evaluate',
-           'add_evaluate', 'cmd_run', 'add_run', 'cmd_temperatures', 'add_temperatures', 'build_parser', 'main']
+__all__ = ['common_flags', 'n_workers', 'death_flag', 'backend_flags', 'training_flags', 'run_dir', 'cmd_collect', 'add_collect',
+           'cmd_train_vae', 'add_train_vae', 'cmd_train_mdnrnn', 'add_train_mdnrnn', 'cmd_train_controller',
+           'add_train_controller', 'cmd_evaluate', 'add_evaluate', 'cmd_run', 'add_run', 'cmd_temperatures',
+           'add_temperatures', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #49243334
 from .data import ENV_IDS, PRESETS, POLICIES, RolloutError
+from .agent import BACKENDS
+from .dream import DEATH_RULES
 from .vae import assets_dir
 from .pipeline import run_experiment, stage_collect, stage_controller, stage_evaluate, stage_mdnrnn, stage_vae
 from .doom import PAPER_TEMPERATURES, sweep_temperatures
@@ -29,9 +32,23 @@ def common_flags(env:bool=True, # include --env (`run` takes the game as its arg
     p.add_argument('--preset', choices=PRESETS, default='laptop', help='size of the run (default: laptop)')
     p.add_argument('--out', type=Path, default=None, help='run folder (default: runs/ENV-PRESET)')
     p.add_argument('--seed', type=int, default=0, help='seed of the run (default: 0)')
-    p.add_argument('--workers', type=int, default=max(1, min(2, os.cpu_count() or 1)),
-                   help='worker processes (default: 2, or 1 on a 1-core machine)')
+    p.add_argument('--workers', type=int, default=None,
+                   help="worker processes (default: 2, or 1 on a 1-core machine; with --ray-address, the cluster's CPUs)")
     return p
+
+def n_workers(args) -> int:
+    "`--workers`, or its default: every CPU of the cluster with `--ray-address` (None), else 2 (1 on a 1-core machine)."
+    if args.workers is not None: return args.workers
+    return None if getattr(args, 'ray_address', None) else max(1, min(2, os.cpu_count() or 1))
+
+def death_flag(p:argparse.ArgumentParser):
+    "--death: when a Doom dream ends."
+    p.add_argument('--death', choices=DEATH_RULES, default='threshold', help="when a dream ends: M's death logit > 0 (the paper), or a draw from M's death probability (default: threshold)")
+
+def backend_flags(p:argparse.ArgumentParser):
+    "--backend and --ray-address: where rollouts run."
+    p.add_argument('--backend', choices=BACKENDS, default='local', help='where rollouts run: this process, a local process pool, or Ray (default: local)')
+    p.add_argument('--ray-address', default=None, help="with --backend ray: the cluster to join, e.g. HEAD_IP:6379 (default: start Ray on this machine)")
 
 def training_flags(p:argparse.ArgumentParser):
     "The budget flags every trainer takes: --epochs, --max-steps, --quiet."
@@ -46,7 +63,7 @@ def run_dir(args) -> Path:
 # %% ../nbs/90_cli.ipynb #071d4c1d
 def cmd_collect(args) -> dict:
     "Collect random rollouts into `run_dir(args)/rollouts`."
-    res = stage_collect(run_dir(args), args.env, args.preset, args.seed, args.workers, not args.quiet,
+    res = stage_collect(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, args.backend, args.ray_address,
                         n_rollouts=args.rollouts, max_steps=args.max_steps, policy=args.policy)
     return dict(command='collect', env=args.env, preset=args.preset, out=str(run_dir(args) / 'rollouts'), **res)
 
@@ -58,13 +75,14 @@ def add_collect(sub):
     p.add_argument('--rollouts', type=int, default=None, help="number of episodes (default: the preset's)")
     p.add_argument('--max-steps', type=int, default=None, help="steps per episode at most (default: the preset's)")
     p.add_argument('--policy', choices=sorted(POLICIES), default=None, help="random policy (default: the preset's)")
+    backend_flags(p)
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     p.set_defaults(func=cmd_collect)
 
 # %% ../nbs/90_cli.ipynb #c8046690
 def cmd_train_vae(args) -> dict:
     "Train V on `run_dir(args)/rollouts` and encode the rollouts into `run_dir(args)/encoded`."
-    res = stage_vae(run_dir(args), args.env, args.preset, args.seed, args.workers, not args.quiet, epochs=args.epochs, max_steps=args.max_steps)
+    res = stage_vae(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, epochs=args.epochs, max_steps=args.max_steps)
     return dict(command='train-vae', env=args.env, preset=args.preset, out=str(run_dir(args) / 'vae'), **res)
 
 # %% ../nbs/90_cli.ipynb #3e0c3852
@@ -77,7 +95,7 @@ def add_train_vae(sub):
 # %% ../nbs/90_cli.ipynb #e3421d26
 def cmd_train_mdnrnn(args) -> dict:
     "Train M on `run_dir(args)/encoded`; writes `run_dir(args)/mdnrnn`."
-    res = stage_mdnrnn(run_dir(args), args.env, args.preset, args.seed, args.workers, not args.quiet, epochs=args.epochs, max_steps=args.max_steps)
+    res = stage_mdnrnn(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, epochs=args.epochs, max_steps=args.max_steps)
     return dict(command='train-mdnrnn', env=args.env, preset=args.preset, out=str(run_dir(args) / 'mdnrnn'), **res)
 
 # %% ../nbs/90_cli.ipynb #ad7809cc
@@ -90,8 +108,9 @@ def add_train_mdnrnn(sub):
 # %% ../nbs/90_cli.ipynb #94f32442
 def cmd_train_controller(args) -> dict:
     "Evolve C in the real game or the dream; writes `run_dir(args)/controller`."
-    res = stage_controller(run_dir(args), args.env, args.preset, args.seed, args.workers, not args.quiet, args.in_dream, args.tau,
-                           args.shipped, args.backend, generations=args.generations, optimizer=args.optimizer, popsize=args.popsize, rollouts=args.rollouts)
+    res = stage_controller(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, in_dream=args.in_dream,
+                           tau=args.tau, death=args.death, shipped=args.shipped, backend=args.backend, address=args.ray_address,
+                           generations=args.generations, optimizer=args.optimizer, popsize=args.popsize, rollouts=args.rollouts)
     return dict(command='train-controller', env=args.env, preset=args.preset, out=str(run_dir(args) / 'controller'), **res)
 
 # %% ../nbs/90_cli.ipynb #9db865d8
@@ -102,18 +121,19 @@ def add_train_controller(sub):
     p.add_argument('--in-dream', action='store_true', help="score controllers inside M's dream (Doom)")
     p.add_argument('--tau', type=float, default=1.15, help='dream temperature (default: 1.15, the paper\'s best transfer)')
     p.add_argument('--shipped', action='store_true', help='use the V, M and z0 shipped in assets/ instead of the run folder\'s')
+    death_flag(p)
     p.add_argument('--optimizer', choices=('course', 'pycma'), default=None, help="CMA-ES implementation (default: course)")
     p.add_argument('--generations', type=int, default=None, help="generations in total (default: the preset's)")
     p.add_argument('--popsize', type=int, default=None, help="population (default: the preset's; paper 64)")
     p.add_argument('--rollouts', type=int, default=None, help="rollouts per candidate (default: the preset's; paper 16)")
-    p.add_argument('--backend', choices=('serial', 'local'), default='local', help='where rollouts run (default: local process pool)')
+    backend_flags(p)
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     p.set_defaults(func=cmd_train_controller)
 
 # %% ../nbs/90_cli.ipynb #e2178aa1
 def cmd_evaluate(args) -> dict:
     "Score an agent over full episodes; the JSON line has env, episodes, mean, std and seed."
-    return stage_evaluate(args.agent or assets_dir(), args.env, args.episodes, args.seed, args.workers, args.dream, args.tau)
+    return stage_evaluate(args.agent or assets_dir(), args.env, args.episodes, args.seed, n_workers(args), args.dream, args.tau, args.death)
 
 # %% ../nbs/90_cli.ipynb #f5a76b19
 def add_evaluate(sub):
@@ -126,13 +146,14 @@ def add_evaluate(sub):
     p.add_argument('--seed', type=int, default=0, help='seeds the episodes (default: 0)')
     p.add_argument('--dream', action='store_true', help="play in M's dream instead of the real game (Doom)")
     p.add_argument('--tau', type=float, default=1.15, help='dream temperature (default: 1.15)')
+    death_flag(p)
     p.add_argument('--workers', type=int, default=max(1, min(2, os.cpu_count() or 1)), help='worker processes (default: 2)')
     p.set_defaults(func=cmd_evaluate)
 
 # %% ../nbs/90_cli.ipynb #e23d4b0b
 def cmd_run(args) -> dict:
     "Run every stage of an experiment into `run_dir(args)`; returns the report."
-    rep = run_experiment(args.env, args.preset, run_dir(args), args.seed, args.workers, not args.quiet, args.tau)
+    rep = run_experiment(args.env, args.preset, run_dir(args), args.seed, n_workers(args), not args.quiet, args.tau, args.death, args.backend, args.ray_address)
     return dict(command='run', out=str(run_dir(args)), **rep)
 
 def add_run(sub):
@@ -141,6 +162,7 @@ def add_run(sub):
                        description='Run the whole experiment into OUT, resuming finished stages; writes OUT/report.json and OUT/report.md.')
     p.add_argument('env', choices=sorted(ENV_IDS), help='which experiment')
     p.add_argument('--tau', type=float, default=1.15, help="Doom's dream temperature (default: 1.15)")
+    death_flag(p); backend_flags(p)
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.set_defaults(func=cmd_run)
 
@@ -148,7 +170,7 @@ def add_run(sub):
 def cmd_temperatures(args) -> dict:
     "Run the temperature sweep on `run_dir(args)`; returns its rows."
     if args.env != 'doom': raise ValueError("temperatures: the dream experiment is Doom's (--env doom)")
-    rows = sweep_temperatures(run_dir(args), tuple(args.taus), args.preset, args.seed, args.workers, not args.quiet,
+    rows = sweep_temperatures(run_dir(args), tuple(args.taus), args.preset, args.seed, n_workers(args), not args.quiet,
                               args.episodes, **({'generations': args.generations} if args.generations else {}))
     return dict(command='temperatures', out=str(run_dir(args) / 'temperatures.json'), rows=rows)
 
@@ -174,6 +196,6 @@ def main(argv=None) -> int:
     "Run the `world-models` command line; prints the result as one JSON line."
     args = build_parser().parse_args(argv)
     try: res = args.func(args)
-    except (ValueError, FileNotFoundError, RolloutError) as e:
+    except (ValueError, FileNotFoundError, ImportError, RolloutError) as e:
         print(f"world-models {args.command}: error: {e}", file=sys.stderr); return 2
     print(json.dumps(res)); return 0

@@ -222,9 +222,10 @@ def cached_env(env:str) -> gym.Env:
     if env not in _ENV_CACHE: _ENV_CACHE[env] = make_env(env)
     return _ENV_CACHE[env]
 
-def close_envs():
+def close_envs(cache:dict=_ENV_CACHE, # bound now: at interpreter exit the module's globals may be gone
+              ):
     "Close every cached environment (VizDoom runs as a child process that must not outlive us)."
-    while _ENV_CACHE: _ENV_CACHE.popitem()[1].close()
+    while cache: cache.popitem()[1].close()
 
 def play_episode(cfg:CollectConfig, # what to collect
                  seed:int, # episode seed (environment and policy)
@@ -349,6 +350,7 @@ def collect_rollouts(cfg:CollectConfig, # what to collect (see `collect_preset`)
                      seed:int=0, # the run's seed; episode seeds derive from it
                      workers:int=2, # worker processes (1 = play in this process)
                      progress:bool=True, # show a tqdm progress bar
+                     backend=None, # run the episodes on this backend instead (e.g. a `RayBackend`; `out` must be shared)
                     ) -> dict:
     "Collect `cfg.n_rollouts` episodes into `out`, skipping complete shards; returns the manifest."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -358,20 +360,24 @@ def collect_rollouts(cfg:CollectConfig, # what to collect (see `collect_preset`)
     bar = tqdm(total=cfg.n_rollouts, initial=cfg.n_rollouts - len(todo), desc=f"collect {cfg.env}",
                unit='ep', disable=not progress)
     t0, steps = time.perf_counter(), 0
-    for meta in _run_tasks(cfg, seed, todo, out, workers):
+    for meta in _run_tasks(cfg, seed, todo, out, workers, backend):
         steps += meta['steps']; bar.update(1)
         bar.set_postfix(steps_s=f"{steps / (time.perf_counter() - t0):.0f}")
     bar.close()
-    return write_manifest(out, dict(new_episodes=len(todo), new_steps=steps, workers=workers,
+    return write_manifest(out, dict(new_episodes=len(todo), new_steps=steps, workers=backend.workers if backend else workers,
                                     seconds=round(time.perf_counter() - t0, 2)))
 
 # %% ../nbs/01_data.ipynb #e891fcec
-def _run_tasks(cfg, seed, todo, out, workers):
-    "Yield each episode's meta as it finishes, in this process or in a spawn process pool."
+def _run_tasks(cfg, seed, todo, out, workers, backend=None):
+    "Yield each episode's meta as it finishes: on `backend` (in rounds), in this process, or in a spawn process pool."
+    from world_models.data import _collect_task  # by module name, so that spawned workers (and notebooks) find it
+    if backend is not None:
+        step = 4 * backend.workers  # rounds keep the progress bar moving; every finished shard is kept if a round fails
+        for k in range(0, len(todo), step): yield from backend.map(_collect_task, [(asdict(cfg), seed, i, str(out)) for i in todo[k:k + step]])
+        return
     if workers <= 1 or len(todo) <= 1:
         for i in todo: yield collect_episode(cfg, seed, i, out)
         return
-    from world_models.data import _collect_task  # by module name, so that spawned workers (and notebooks) find it
     with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context('spawn')) as pool:
         futs = [pool.submit(_collect_task, asdict(cfg), seed, i, str(out)) for i in todo]
         try:

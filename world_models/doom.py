@@ -11,11 +11,12 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['PAPER_TEMPERATURES', 'PAPER_RANDOM_POLICY', 'sweep_temperatures', 'temperature_table', 'episode_frames',
-           'side_by_side', 'random_policy_scores']
+           'side_by_side', 'save_gif', 'random_policy_scores']
 
 # %% ../nbs/12_doom.ipynb #c6491737
+import imageio.v3 as iio
 import numpy as np
-from .data import PREPROCESS, episode_seed, make_env, raw_frame, save_json
+from .data import PREPROCESS, atomic_write, episode_seed, make_env, raw_frame, save_json
 from .pipeline import stage_controller, stage_evaluate
 
 # %% ../nbs/12_doom.ipynb #e637a8a1
@@ -70,6 +71,19 @@ def side_by_side(clips:dict) -> dict:
     "Pad every clip (name -> frames) with its last frame to the longest length."
     n = max(len(v) for v in clips.values())
     return {k: list(v) + [v[-1]] * (n - len(v)) for k, v in clips.items()}
+
+# %% ../nbs/12_doom.ipynb #ace40165
+def save_gif(clips:dict, # name -> frames (uint8 (H, W, 3)), the same length each (see `side_by_side`)
+             path, # the .gif to write
+             fps:int=10, # frames per second
+             scale:int=2, # pixel enlargement
+            ) -> Path:
+    "Write the clips side by side, left to right, as one looping GIF."
+    seqs = list(clips.values())
+    if len({len(s) for s in seqs}) != 1: raise ValueError(f"save_gif: clips of different lengths {[len(s) for s in seqs]}; pad them with side_by_side")
+    frames = np.stack([np.concatenate([s[i] for s in seqs], 1) for i in range(len(seqs[0]))])  # (T, H, W * clips, 3)
+    frames = frames.repeat(scale, 1).repeat(scale, 2)
+    return atomic_write(path, lambda tmp: iio.imwrite(tmp, frames, extension='.gif', duration=1000 / fps, loop=0))
 
 # %% ../nbs/12_doom.ipynb #6ad6eb85
 def random_policy_scores(episodes:int=100, seed:int=0, max_steps:int=2100) -> np.ndarray:

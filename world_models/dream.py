@@ -6,10 +6,11 @@ Docs: https://world-models-course.github.io/world-models/dream.html.md"""
 
 # %% ../nbs/04_dream.ipynb #29fa0fc2
 from __future__ import annotations
+import math
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['initial_z_stats', 'save_z0', 'load_z0', 'BatchedDream', 'DreamEnv']
+__all__ = ['DEATH_RULES', 'initial_z_stats', 'save_z0', 'load_z0', 'BatchedDream', 'DreamEnv']
 
 # %% ../nbs/04_dream.ipynb #1ca02bfa
 import gymnasium as gym
@@ -38,6 +39,8 @@ def load_z0(path) -> dict:
     return d
 
 # %% ../nbs/04_dream.ipynb #52f38577
+DEATH_RULES = ('threshold', 'sample')
+
 class BatchedDream:
     "N dreams of M stepped together as one batch, with finished ones masked."
     def __init__(self, mdn:MDNRNN, # trained M
@@ -47,8 +50,11 @@ class BatchedDream:
                  max_steps:int=2100, # truncation (reference: 2,100 for Doom)
                  seed:int=None, # random seed (None: fresh entropy)
                  dtype=torch.float32, # precision of M's matrix products (bfloat16: about twice as fast on CPUs with AVX-512 BF16)
+                 death:str='threshold', # 'threshold': die when the death logit > 0 (paper); 'sample': draw from M's death probability
+                 done_weight:float=10., # weight of the death class M was trained with (paper: 10), undone when sampling
                 ):
-        self.mdn, self.n, self.tau, self.max_steps = mdn.eval(), n, tau, max_steps
+        if death not in DEATH_RULES: raise ValueError(f"death={death!r}: expected one of {', '.join(DEATH_RULES)}")
+        self.mdn, self.n, self.tau, self.max_steps, self.death, self.done_weight = mdn.eval(), n, tau, max_steps, death, done_weight
         self.weights = mdn.step_weights(dtype)  # prepared once for all steps
         self.z0_mu, self.z0_std = torch.as_tensor(z0['mu']), torch.as_tensor(z0['logvar']).mul(0.5).exp()
         self.gen = torch.Generator(); self.seed(seed)
@@ -77,7 +83,7 @@ def step(self:BatchedDream, action:torch.Tensor, # (N, a) signed/continuous acti
     with torch.no_grad():
         p, (h, c) = self.mdn.step(self.z, action, restart, self.state, self.weights)
         z = sample_mdn(p['log_pi'], p['mu'], p['log_sigma'], self.tau, self.gen)
-    died = (p['done_logit'] > 0) & self.alive if self.mdn.predict_done else torch.zeros(self.n, dtype=torch.bool)
+    died = self.deaths(p['done_logit']) & self.alive if self.mdn.predict_done else torch.zeros(self.n, dtype=torch.bool)
     reward = self.alive.float()  # +1 per step survived (Doom)
     keep = self.alive[:, None]
     self.z, self.state = torch.where(keep, z, self.z), (torch.where(keep, h, self.state[0]), torch.where(keep, c, self.state[1]))
@@ -89,6 +95,15 @@ def h(self:BatchedDream) -> torch.Tensor: return self.state[0]
 
 @patch(as_prop=True)
 def c(self:BatchedDream) -> torch.Tensor: return self.state[1]
+
+# %% ../nbs/04_dream.ipynb #546761a3
+@patch
+def deaths(self:BatchedDream, logit:torch.Tensor, # M's death logits (N,)
+          ) -> torch.Tensor:
+    "Which dreams die this step (N,): logit > 0 (paper), or a draw with M's probability, class weight undone."
+    if self.death == 'threshold': return logit > 0
+    p = torch.sigmoid(logit.float() - math.log(self.done_weight))  # $p = \sigma(\ell - \log w)$
+    return torch.rand(p.shape, generator=self.gen) < p
 
 # %% ../nbs/04_dream.ipynb #b47b4f4e
 class DreamEnv(gym.Env):

@@ -27,12 +27,17 @@ from .evolve import es_preset, load_controller, train_controller
 # %% ../nbs/09_pipeline.ipynb #0beddffd
 def stage_collect(run, env:str, preset:str='laptop', # run folder, game, preset
                   seed:int=0, workers:int=2, progress:bool=True,
+                  backend:str='local', # 'serial', 'local' (a process pool) or 'ray'
+                  address:str=None, # ray: the cluster to join
                   **overrides, # fields of `CollectConfig` (e.g. n_rollouts)
                  ) -> dict:
     "Collect random-policy rollouts into `run/rollouts`."
-    if workers < 1: raise ValueError(f"--workers {workers}: expected at least 1")
+    if workers is not None and workers < 1: raise ValueError(f"--workers {workers}: expected at least 1")
     cfg = collect_preset(env, preset, **overrides); set_seed(seed)
-    man = collect_rollouts(cfg, Path(run) / 'rollouts', seed=seed, workers=workers, progress=progress)
+    be = make_backend(backend, workers, address) if backend == 'ray' else None
+    try: man = collect_rollouts(cfg, Path(run) / 'rollouts', seed=seed, workers=1 if backend == 'serial' else workers or 2, progress=progress, backend=be)
+    finally:
+        if be: be.close()
     return dict(episodes=man['n_episodes'], steps=man['n_steps'], **{k: man['last_run'][k] for k in ('new_episodes', 'episodes_per_min', 'steps_per_s')})
 
 def _need(paths:list, what:str, hint:str) -> list:
@@ -81,18 +86,20 @@ def controller_parts(run, env:str, shipped:bool=False) -> dict:
 def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, progress:bool=True,
                      in_dream:bool=False, # score in M's dream (Doom) instead of the real game
                      tau:float=1.15, # dream temperature
+                     death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample'
                      shipped:bool=False, # use the V and M in assets/
-                     backend:str='local', # 'serial' or 'local'
+                     backend:str='local', # 'serial', 'local' or 'ray'
+                     address:str=None, # ray: the cluster to join
                      name:str='controller', # sub-folder of `run` for this controller
                      **overrides, # fields of `ESConfig`
                     ) -> dict:
     "Evolve C with CMA-ES into `run/name` (default `run/controller`)."
     if in_dream and env != 'doom': raise ValueError("--in-dream: only Doom's M predicts deaths (the dream's reward); train CarRacing's C in the real game")
     out = Path(run) / name; spec = AgentSpec(env, **controller_parts(run, env, shipped))
-    cfg = es_preset(env, preset, **overrides); be = make_backend(backend, workers)
+    cfg = es_preset(env, preset, **overrides); be = make_backend(backend, workers, address)
     try:
-        fit = DreamFitness(spec, be, tau) if in_dream else RealFitness(spec, be)
-        save_json(out / 'agent.json', dict(asdict(spec), in_dream=in_dream, tau=tau if in_dream else None))
+        fit = DreamFitness(spec, be, tau, death=death) if in_dream else RealFitness(spec, be)
+        save_json(out / 'agent.json', dict(asdict(spec), in_dream=in_dream, tau=tau if in_dream else None, death=death if in_dream else None))
         res = train_controller(fit, spec.controller, out, cfg, seed=seed, progress=progress)
     finally: be.close()
     return dict(in_dream=in_dream, **{k: res[k] for k in ('generations', 'seconds', 'best')})
@@ -113,30 +120,35 @@ def evaluation_spec(agent, # a run folder or assets/
 
 def stage_evaluate(agent, env:str, episodes:int=100, seed:int=0, workers:int=2,
                    dream:bool=False, tau:float=1.15, # play in the dream at this temperature instead
+                   death:str='threshold', # the dream's death rule
                    name:str='controller', # the controller's sub-folder in a run folder
+                   backend:str='local', address:str=None, # where the episodes run (see `make_backend`)
                   ) -> dict:
     "Score an agent over full episodes: env, episodes, mean, std, seed (and min, max, world)."
     if episodes < 1: raise ValueError(f"--episodes {episodes}: expected at least 1")
     if dream and env != 'doom': raise ValueError("--dream: only Doom has a dream with deaths to score")
     spec, cpath = evaluation_spec(agent, env, name)
-    x = load_controller(cpath).get_flat()[None]; be = make_backend('local', workers)
-    try: s = (DreamFitness(spec, be, tau) if dream else RealFitness(spec, be)).scores(x, episodes, seed)[0]
+    x = load_controller(cpath).get_flat()[None]; be = make_backend(backend, workers, address)
+    try: s = (DreamFitness(spec, be, tau, death=death) if dream else RealFitness(spec, be)).scores(x, episodes, seed)[0]
     finally: be.close()
     st = episode_stats(s)
     return dict(env=env, episodes=episodes, mean=st['mean'], std=st['std'], seed=seed, min=st['min'], max=st['max'],
-                world='dream' if dream else 'real', **({'tau': tau} if dream else {}), agent=str(cpath))
+                world='dream' if dream else 'real', **({'tau': tau, 'death': death} if dream else {}), agent=str(cpath))
 
 # %% ../nbs/09_pipeline.ipynb #d4f3dc9b
 EVAL_EPISODES = {'smoke': 2, 'laptop': 100, 'paper': 100}  # paper: 100 episodes for the reported scores
 
-def experiment_stages(env:str, preset:str, seed:int, workers:int, progress:bool, tau:float=1.15) -> list:
+def experiment_stages(env:str, preset:str, seed:int, workers:int, progress:bool, tau:float=1.15, death:str='threshold',
+                      backend:str='local', address:str=None, # where rollouts run (collect, controller, evaluate)
+                     ) -> list:
     "(name, function of the run folder) for every stage of an experiment."
-    kw = dict(env=env, preset=preset, seed=seed, workers=workers, progress=progress)
-    return [('collect', lambda run: stage_collect(run, **kw)),
+    kw = dict(env=env, preset=preset, seed=seed, workers=workers or 2, progress=progress)  # V and M: torch threads here
+    be = dict(kw, workers=workers, backend=backend, address=address)
+    return [('collect', lambda run: stage_collect(run, **be)),
             ('vae', lambda run: stage_vae(run, **kw)),
             ('mdnrnn', lambda run: stage_mdnrnn(run, **kw)),
-            ('controller', lambda run: stage_controller(run, **kw, in_dream=env == 'doom', tau=tau)),
-            ('evaluate', lambda run: stage_evaluate(run, env, EVAL_EPISODES[preset], seed=seed + 1000, workers=workers))]
+            ('controller', lambda run: stage_controller(run, **be, in_dream=env == 'doom', tau=tau, death=death)),
+            ('evaluate', lambda run: stage_evaluate(run, env, EVAL_EPISODES[preset], seed=seed + 1000, workers=workers, backend=backend, address=address))]
 
 # %% ../nbs/09_pipeline.ipynb #30a90d34
 def write_report(run, report:dict) -> dict:
@@ -152,14 +164,16 @@ def write_report(run, report:dict) -> dict:
     atomic_write(run / 'report.md', lambda tmp: Path(tmp).write_text('\n'.join(lines) + '\n'))
     return report
 
-def run_experiment(env:str, preset:str='laptop', run=None, seed:int=0, workers:int=2, progress:bool=True, tau:float=1.15) -> dict:
+def run_experiment(env:str, preset:str='laptop', run=None, seed:int=0, workers:int=2, progress:bool=True, tau:float=1.15, death:str='threshold',
+                   backend:str='local', address:str=None, # where rollouts run (see `make_backend`)
+                  ) -> dict:
     "Every stage in order into `run` (default runs/ENV-PRESET), skipping stages already done; returns the report."
     run = Path(run or Path('runs') / f'{env}-{preset}'); run.mkdir(parents=True, exist_ok=True)
     old = json.loads((run / 'report.json').read_text()) if (run / 'report.json').exists() else {}
     report = dict(env=env, preset=preset, seed=seed, stages=old.get('stages', {}))
     if old and (old['env'], old['preset'], old['seed']) != (env, preset, seed):
         raise ValueError(f"{run / 'report.json'}: this folder holds a {old['env']} / {old['preset']} / seed {old['seed']} run; use another --out")
-    stages = experiment_stages(env, preset, seed, workers, progress, tau)
+    stages = experiment_stages(env, preset, seed, workers, progress, tau, death, backend, address)
     bar = tqdm(stages, desc=f'{env} {preset}', unit='stage', disable=not progress)
     for name, fn in bar:
         if name in report['stages']: continue

@@ -61,10 +61,13 @@ def encode(self:Agent, obs) -> torch.Tensor:
 
 @patch
 @torch.no_grad()
-def act(self:Agent, obs):
+def act(self:Agent, obs,
+        action=None, # take this action instead of C's (as M sees it: Doom -1/0/1, CarRacing (3,)), e.g. to explore
+       ):
     "One step: the game's action for `obs` (Doom: button index; CarRacing: float32 (3,)), and M advances."
     z = self.encode(obs); h, c = self.state
-    a = ACTION_MAPS[self.env](self.c(controller_input(z, h, c, self.c.cfg.inputs)))  # (1, a)
+    if action is None: a = ACTION_MAPS[self.env](self.c(controller_input(z, h, c, self.c.cfg.inputs)))  # (1, a)
+    else: a = torch.as_tensor(np.asarray(action, np.float32)).reshape(1, -1)
     _, self.state = self.mdn.step(z, a, torch.full((1,), float(self.t == 0)), self.state, self.weights)
     self.t += 1
     return doom_action_index(a[0].item()) if self.env == 'doom' else a[0].numpy()

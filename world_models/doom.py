@@ -11,12 +11,15 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['PAPER_TEMPERATURES', 'PAPER_RANDOM_POLICY', 'sweep_temperatures', 'temperature_table', 'episode_frames',
-           'side_by_side', 'save_gif', 'random_policy_scores']
+           'side_by_side', 'save_gif', 'agent_rollout', 'collect_with_agent', 'random_policy_scores']
 
 # %% ../nbs/12_doom.ipynb #c6491737
 import imageio.v3 as iio
 import numpy as np
-from .data import PREPROCESS, atomic_write, episode_seed, make_env, raw_frame, save_json
+from .data import (DOOM_ACTIONS, PREPROCESS, atomic_write, cached_env, episode_seed, make_env, raw_frame, save_json,
+                               save_rollout, shard_meta, shard_ok, shard_path)
+from .agent import AgentSpec, build_agent, make_backend
+from .evolve import load_controller
 from .pipeline import stage_controller, stage_evaluate
 
 # %% ../nbs/12_doom.ipynb #e637a8a1
@@ -84,6 +87,44 @@ def save_gif(clips:dict, # name -> frames (uint8 (H, W, 3)), the same length eac
     frames = np.stack([np.concatenate([s[i] for s in seqs], 1) for i in range(len(seqs[0]))])  # (T, H, W * clips, 3)
     frames = frames.repeat(scale, 1).repeat(scale, 2)
     return atomic_write(path, lambda tmp: iio.imwrite(tmp, frames, extension='.gif', duration=1000 / fps, loop=0))
+
+# %% ../nbs/12_doom.ipynb #cbaf09b3
+def agent_rollout(spec:dict, # an `AgentSpec` as a dict (V, M, z0 files)
+                  x:np.ndarray, # C's flat parameters
+                  seed:int, index:int, # the run's seed and the episode index (seeds the game and the exploration)
+                  out:str, # folder for the shard
+                  epsilon:float=0.1, # per-step chance to start a random move held for 1-10 frames
+                  max_steps:int=2100,
+                 ) -> dict:
+    "Play one real Doom episode with the agent (plus exploration) and store it as a rollout shard; returns its meta."
+    path = shard_path(out, index)
+    if shard_ok(path): return shard_meta(path)  # done by an earlier run
+    agent, env, s = build_agent(AgentSpec(**spec), x), cached_env('doom'), episode_seed(seed, index)
+    rng, hold, move, ep = np.random.default_rng(s), 0, 0., dict(obs=[], action=[], reward=[], done=[])
+    obs, _ = env.reset(seed=s); agent.reset(s)
+    for t in range(max_steps):
+        if hold == 0 and rng.random() < epsilon: hold, move = int(rng.integers(1, 11)), float(rng.integers(-1, 2))
+        ep['obs'].append(PREPROCESS['doom'](raw_frame(obs))); a = agent.act(obs, [move] if hold else None); hold = max(0, hold - 1)
+        obs, r, term, trunc, _ = env.step(a); ep['action'].append(DOOM_ACTIONS[a:a + 1]); ep['reward'].append(r); ep['done'].append(term)
+        if term or trunc: break
+    ep = dict(obs=np.stack(ep['obs']), action=np.stack(ep['action']), reward=np.asarray(ep['reward'], np.float32), done=np.asarray(ep['done'], bool))
+    meta = dict(env='doom', index=index, seed=s, policy='agent', epsilon=epsilon, steps=len(ep['obs']), ret=float(ep['reward'].sum()), terminated=bool(ep['done'][-1]))
+    save_rollout(path, ep, meta); return meta
+
+# %% ../nbs/12_doom.ipynb #78611761
+def collect_with_agent(run, # Doom run folder: shards go to `run/rollouts-NAME`
+                       name:str='controller', # the controller's sub-folder in `run`
+                       n:int=500, # episodes
+                       first:int=100_000, # index of the first shard (keeps names apart from the random rollouts)
+                       seed:int=0, workers:int=2, epsilon:float=0.1,
+                      ) -> list[dict]:
+    "Record `n` real episodes of a trained agent (see `agent_rollout`), resumable; returns their metas."
+    from world_models.doom import agent_rollout  # by module name, for spawned workers
+    run = Path(run); meta = json.loads((run / name / 'agent.json').read_text())
+    spec = {k: meta[k] for k in ('env', 'vae', 'mdnrnn', 'z0', 'controller', 'sample_z')}
+    x, out, be = load_controller(run / name / 'controller.safetensors').get_flat(), run / f'rollouts-{name}', make_backend('local', workers)
+    try: return be.map(agent_rollout, [(spec, x, seed, first + i, str(out), epsilon) for i in range(n)])
+    finally: be.close()
 
 # %% ../nbs/12_doom.ipynb #6ad6eb85
 def random_policy_scores(episodes:int=100, seed:int=0, max_steps:int=2100) -> np.ndarray:

@@ -7,6 +7,7 @@ Docs: https://world-models-course.github.io/world-models/doom.html.md"""
 # %% ../nbs/12_doom.ipynb #f004d858
 from __future__ import annotations
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 # %% auto #0
@@ -20,7 +21,7 @@ from .data import (DOOM_ACTIONS, PREPROCESS, atomic_write, cached_env, episode_s
                                save_rollout, shard_meta, shard_ok, shard_path)
 from .agent import AgentSpec, build_agent, make_backend
 from .evolve import load_controller
-from .pipeline import stage_controller, stage_evaluate
+from .pipeline import evaluation_spec, stage_controller, stage_evaluate
 
 # %% ../nbs/12_doom.ipynb #e637a8a1
 PAPER_TEMPERATURES = {  # τ: (dream mean, dream std, real mean, real std), Ha & Schmidhuber (2018) Table 2
@@ -120,10 +121,9 @@ def collect_with_agent(run, # Doom run folder: shards go to `run/rollouts-NAME`
                       ) -> list[dict]:
     "Record `n` real episodes of a trained agent (see `agent_rollout`), resumable; returns their metas."
     from world_models.doom import agent_rollout  # by module name, for spawned workers
-    run = Path(run); meta = json.loads((run / name / 'agent.json').read_text())
-    spec = {k: meta[k] for k in ('env', 'vae', 'mdnrnn', 'z0', 'controller', 'sample_z')}
-    x, out, be = load_controller(run / name / 'controller.safetensors').get_flat(), run / f'rollouts-{name}', make_backend('local', workers)
-    try: return be.map(agent_rollout, [(spec, x, seed, first + i, str(out), epsilon) for i in range(n)])
+    spec, cpath = evaluation_spec(run, 'doom', name)  # the V, M and C files the agent was trained with
+    x, out, be = load_controller(cpath).get_flat(), Path(run) / f'rollouts-{name}', make_backend('local', workers)
+    try: return be.map(agent_rollout, [(asdict(spec), x, seed, first + i, str(out), epsilon) for i in range(n)])
     finally: be.close()
 
 # %% ../nbs/12_doom.ipynb #6ad6eb85

@@ -3,7 +3,8 @@ import json
 from dataclasses import asdict
 import numpy as np, pytest, torch
 from world_models.agent import (Agent, AgentSpec, DreamFitness, LocalBackend, RealFitness, SerialBackend, agent_parts,
-                                build_agent, dream_scores, run_episode)
+                                build_agent, dream_scores, play_jobs, run_episode)
+from world_models.data import make_env
 from world_models.controller import CONTROLLERS, Controller
 from world_models.dream import DreamEnv, load_z0
 from world_models.evolve import ESConfig, es_preset, load_controller, train_controller
@@ -36,6 +37,24 @@ def test_agent_state_follows_m_step_by_step(spec):
             signed = torch.tensor([[[0., 1., -1.][a]]])
             _, st = m.step(torch.from_numpy(z)[None], signed, torch.tensor([float(t == 0)]), st)
     torch.testing.assert_close(agent.state[0], st[0], atol=1e-5, rtol=0)
+
+def test_slots_play_the_episodes_one_agent_would(spec):
+    "Four Doom episodes played three at a time with batched V, M and C score exactly as one agent playing them in turn."
+    X, seeds = np.random.default_rng(0).normal(0, 0.1, (4, 1088)), [11, 12, 13, 14]
+    env = make_env('doom')
+    try: alone = [run_episode(build_agent(spec, x), env, s, 200)['reward'] for x, s in zip(X, seeds)]
+    finally: env.close()
+    np.testing.assert_array_equal(play_jobs(spec, X, seeds, 200, slots=3), alone)
+    np.testing.assert_array_equal(play_jobs(spec, X, seeds, 200, patience=5, slots=3), alone)  # +1 every step: never idle
+
+def test_carracing_fast_renderer_and_patience():
+    "The fast renderer scores CarRacing episodes exactly as the real one; patience cuts a car that has left the road."
+    p = agent_parts(assets_dir(), 'carracing'); car = AgentSpec('carracing', p['vae'], p['mdnrnn'], p['z0'])
+    X, seeds = np.zeros((2, 867)), [3, 4]  # C = 0: half throttle, straight ahead, off the road at the first bend
+    full = play_jobs(car, X, seeds, 400)
+    np.testing.assert_array_equal(play_jobs(car, X, seeds, 400, fast=True), full)
+    cut = play_jobs(car, X, seeds, 400, patience=30, fast=True)
+    assert (cut > full).all() and (full < cut - 5).all()  # the cut episodes skip the -0.1 per step of idling on the grass
 
 def test_local_pool_gives_the_serial_results(spec):
     X = np.zeros((2, 1088)); X[1, -512:] = 0.3

@@ -13,7 +13,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['MAX_STEPS', 'BACKENDS', 'Agent', 'run_episode', 'AgentSpec', 'agent_parts', 'cached', 'build_agent', 'SerialBackend',
-           'LocalBackend', 'make_backend', 'RealFitness', 'dream_scores', 'fast_dtype', 'DreamFitness', 'episode_stats']
+           'LocalBackend', 'make_backend', 'Slots', 'play_jobs', 'RealFitness', 'dream_scores', 'fast_dtype',
+           'DreamFitness', 'episode_stats']
 
 # %% ../nbs/07_agent.ipynb #8e7b055a
 import numpy as np
@@ -166,16 +167,76 @@ def make_backend(name:str='local', # 'serial', 'local' or 'ray'
         return RayBackend(workers, address)
     raise ValueError(f"backend={name!r}: expected one of {', '.join(BACKENDS)}")
 
-# %% ../nbs/07_agent.ipynb #08f57cf7
-def _real_task(spec:dict, x:np.ndarray, seed:int, max_steps:int) -> float:
-    "One real episode of the controller `x` (runs in a worker)."
-    agent = build_agent(AgentSpec(**spec), x)
-    return run_episode(agent, cached_env(agent.env), seed, max_steps)['reward']
+# %% ../nbs/07_agent.ipynb #9f31006b
+class Slots:
+    "Up to K real episodes at once in one process, each with its own controller, seed and M state."
+    def __init__(self, spec:AgentSpec, K:int, # the agent's files; how many games are open at once
+                 fast:bool=False, # CarRacing: the faster, pixel-identical renderer
+                ):
+        self.spec, self.K, self.cfg = spec, K, CONTROLLERS[spec.controller]
+        self.vae, self.mdn = cached(load_vae, spec.vae), cached(load_mdnrnn, spec.mdnrnn)
+        self.weights, H = self.mdn.step_weights(), self.mdn.hidden_dim
+        self.envs, self.gens = [cached_env(spec.env, fast, k) for k in range(K)], [torch.Generator() for _ in range(K)]
+        self.h, self.c, self.X = torch.zeros(K, H), torch.zeros(K, H), np.zeros((K, Controller(**asdict(self.cfg)).n_params))
+        self.obs, self.job, self.pop = [None] * K, [None] * K, None
+        self.t, self.total, self.idle = np.zeros(K, int), np.zeros(K), np.zeros(K, int)
+
+    def start(self, k:int, job:int, x:np.ndarray, seed:int):
+        "Slot `k` starts episode `job` of controller `x`; `seed` seeds the game and the z sampling."
+        self.obs[k], _ = self.envs[k].reset(seed=int(seed)); self.gens[k].manual_seed(int(seed))
+        self.job[k], self.X[k], self.pop = job, x, None
+        self.h[k], self.c[k], self.t[k], self.total[k], self.idle[k] = 0, 0, 0, 0, 0
+
+# %% ../nbs/07_agent.ipynb #27857231
+@patch
+@torch.no_grad()
+def act(self:Slots, live:list, # the slots playing an episode
+       ) -> torch.Tensor:
+    "C's actions (K, a) from the live slots' frames, V, M and C each run once for all slots; M advances."
+    frames = torch.from_numpy(np.stack([PREPROCESS[self.spec.env](raw_frame(self.obs[k])) for k in live]))  # (L, 64, 64, 3)
+    mu, logvar = self.vae.encode(to_input(frames))
+    if self.spec.sample_z:
+        eps = torch.cat([torch.randn(1, mu.shape[1], generator=self.gens[k]) for k in live])
+        mu = mu + (0.5 * logvar).exp() * eps  # $z = \mu + \sigma\varepsilon$
+    z = torch.zeros(self.K, mu.shape[1]); z[live] = mu  # (K, z); idle slots see zeros
+    if self.pop is None: self.pop = Population(self.X, self.cfg)
+    a = ACTION_MAPS[self.spec.env](self.pop(controller_input(z, self.h, self.c, self.cfg.inputs)[:, None])[:, 0])  # (K, a)
+    _, (self.h, self.c) = self.mdn.step(z, a, torch.from_numpy((self.t == 0).astype(np.float32)), (self.h, self.c), self.weights)
+    return a
+
+# %% ../nbs/07_agent.ipynb #f843a9ab
+def play_jobs(spec:AgentSpec, X:np.ndarray, seeds, # episode j: controller X[j] (J, n) on seed seeds[j]
+              max_steps:int=None, # cap (default: `MAX_STEPS` of the game)
+              patience:int=0, # end an episode after this many steps without a positive reward (0: never; training only)
+              slots:int=8, fast:bool=False, # games open at once; CarRacing's faster renderer
+             ) -> np.ndarray:
+    "Total reward of every episode (J,), played `slots` at a time with batched V, M and C."
+    S, cap = Slots(spec, min(slots, len(X)), fast), max_steps or MAX_STEPS[spec.env]
+    todo, out = list(range(len(X)))[::-1], np.zeros(len(X))
+    for k in range(S.K): j = todo.pop(); S.start(k, j, X[j], seeds[j])
+    while live := [k for k in range(S.K) if S.job[k] is not None]:
+        a = S.act(live)
+        for k in live:
+            S.obs[k], r, term, trunc, _ = S.envs[k].step(doom_action_index(a[k].item()) if spec.env == 'doom' else a[k].numpy())
+            S.total[k] += r; S.t[k] += 1; S.idle[k] = 0 if r > 0 else S.idle[k] + 1
+            if term or trunc or S.t[k] >= cap or (patience and S.idle[k] >= patience):
+                out[S.job[k]], S.job[k] = S.total[k], None
+                if todo: j = todo.pop(); S.start(k, j, X[j], seeds[j])
+    return out
+
+# %% ../nbs/07_agent.ipynb #7fe17dd5
+def _real_task(spec:dict, X, seeds, max_steps, patience, slots, fast) -> np.ndarray:
+    "`play_jobs` on one chunk of episodes (runs in a worker)."
+    return play_jobs(AgentSpec(**spec), X, seeds, max_steps, patience, slots, fast)
 
 class RealFitness:
-    "Score controllers by episodes of the real game, spread over a backend."
-    def __init__(self, spec:AgentSpec, backend=None, max_steps:int=None):
+    "Score controllers by episodes of the real game, spread over a backend in chunks of `slots` episodes."
+    def __init__(self, spec:AgentSpec, backend=None, max_steps:int=None,
+                 patience:int=0, # end an episode after this many steps without a positive reward (0: never)
+                 fast:bool=False, slots:int=8, # CarRacing's faster renderer; games open at once in a worker
+                ):
         self.spec, self.backend, self.max_steps = spec, backend or SerialBackend(), max_steps
+        self.patience, self.fast, self.slots = patience, fast, slots
 
     def scores(self, X:np.ndarray, # controllers (P, n)
                rollouts:int, # episodes per controller
@@ -183,9 +244,10 @@ class RealFitness:
               ) -> np.ndarray:
         "Total reward of every controller in every episode, (P, rollouts)."
         from world_models.agent import _real_task  # by module name, so that spawned workers find it
-        seeds = [episode_seed(seed, r) for r in range(rollouts)]
-        tasks = [(asdict(self.spec), np.asarray(x), s, self.max_steps) for x in np.atleast_2d(X) for s in seeds]
-        return np.array(self.backend.map(_real_task, tasks), np.float64).reshape(-1, rollouts)
+        X = np.atleast_2d(X); Xj, sj = np.repeat(X, rollouts, 0), np.tile([episode_seed(seed, r) for r in range(rollouts)], len(X))
+        n, spec = self.slots, asdict(self.spec)  # fixed chunks: the results do not depend on the number of workers
+        tasks = [(spec, Xj[i:i + n], sj[i:i + n], self.max_steps, self.patience, n, self.fast) for i in range(0, len(Xj), n)]
+        return np.concatenate(self.backend.map(_real_task, tasks)).reshape(-1, rollouts)
 
 # %% ../nbs/07_agent.ipynb #0be9cd44
 def dream_scores(mdn:MDNRNN, z0:dict, # M and its initial-z statistics

@@ -13,18 +13,20 @@ from pathlib import Path
 import multiprocessing as mp, multiprocessing.util
 
 # %% auto #0
-__all__ = ['ENV_IDS', 'DOOM_ACTIONS', 'PREPROCESS', 'POLICIES', 'POLICY_ENVS', 'PRESETS', 'SCHEMA', 'set_seed', 'atomic_write',
-           'save_json', 'make_env', 'raw_frame', 'doom_action_index', 'preprocess_car', 'preprocess_doom',
-           'DoomRandomHold', 'car_action', 'CarRandomWeights', 'CarWander', 'CollectConfig', 'preset_fields',
-           'collect_preset', 'episode_seed', 'cached_env', 'close_envs', 'play_episode', 'RolloutError', 'shard_path',
-           'save_rollout', 'load_rollout', 'shard_ok', 'shard_meta', 'collect_episode', 'collect_rollouts',
-           'write_manifest', 'FrameDataset', 'SequenceDataset']
+__all__ = ['ENV_IDS', 'DOOM_ACTIONS', 'FAST_CAR_ID', 'PREPROCESS', 'POLICIES', 'POLICY_ENVS', 'PRESETS', 'SCHEMA', 'set_seed',
+           'atomic_write', 'save_json', 'make_env', 'raw_frame', 'doom_action_index', 'FastCarRacing', 'preprocess_car',
+           'preprocess_doom', 'DoomRandomHold', 'car_action', 'CarRandomWeights', 'CarWander', 'CollectConfig',
+           'preset_fields', 'collect_preset', 'episode_seed', 'cached_env', 'close_envs', 'play_episode',
+           'RolloutError', 'shard_path', 'save_rollout', 'load_rollout', 'shard_ok', 'shard_meta', 'collect_episode',
+           'collect_rollouts', 'write_manifest', 'FrameDataset', 'SequenceDataset']
 
 # %% ../nbs/01_data.ipynb #baff2c20
 import cv2
 import gymnasium as gym
 import numpy as np
 import torch
+from gymnasium.envs.box2d.car_racing import CarRacing, GRASS_DIM, MAX_SHAPE_DIM, PLAYFIELD, WINDOW_H, WINDOW_W
+from pygame import gfxdraw
 from torch.utils.data import IterableDataset, get_worker_info
 from fastcore.basics import patch
 from tqdm.auto import tqdm
@@ -69,12 +71,13 @@ def save_json(path, # destination `.json` file
 ENV_IDS = {'carracing': 'CarRacing-v3', 'doom': 'VizdoomTakeCover-v1'}
 
 def make_env(env:str, # 'carracing' or 'doom'
+             fast:bool=False, # CarRacing: the same game with the faster renderer `FastCarRacing` (below)
              **kwargs, # passed on to `gymnasium.make`
             ) -> gym.Env:
     "Make the real, headless environment for `env`."
     if env not in ENV_IDS: raise ValueError(f"env={env!r}: expected one of {sorted(ENV_IDS)}")
     if env == 'doom': import vizdoom.gymnasium_wrapper  # registers the Vizdoom* ids
-    return gym.make(ENV_IDS[env], **kwargs)
+    return gym.make(FAST_CAR_ID if fast and env == 'carracing' else ENV_IDS[env], **kwargs)
 
 def raw_frame(obs) -> np.ndarray:
     "The RGB screen inside an observation (Doom's is a dict with a 'screen' key)."
@@ -88,6 +91,33 @@ def doom_action_index(a) -> int:
     a = float(np.asarray(a).reshape(-1)[0])
     if a not in (-1., 0., 1.): raise ValueError(f"Doom action {a!r}: expected -1 (left), 0 (stay) or 1 (right)")
     return int(np.flatnonzero(DOOM_ACTIONS == a)[0])
+
+# %% ../nbs/01_data.ipynb #ae0dc9e2
+class FastCarRacing(CarRacing):
+    "CarRacing-v3 whose road and grass are transformed in NumPy and drawn only when on screen (same pixels)."
+    def _polygons(self) -> np.ndarray:
+        "Grass and road polygons in world coordinates (N, 4, 2), rebuilt when a new track is made."
+        if getattr(self, '_poly_src', None) is not self.road_poly:
+            g = GRASS_DIM; x, y = [v.ravel() * g for v in np.meshgrid(np.arange(-20, 20, 2), np.arange(-20, 20, 2), indexing='ij')]
+            grass = np.stack([np.stack(p, -1) for p in ((x + g, y), (x, y), (x, y + g), (x + g, y + g))], 1)  # (400, 4, 2)
+            road = np.array([[tuple(p) for p in poly] for poly, _ in self.road_poly], np.float64).reshape(-1, 4, 2)
+            self._all, self._n_grass, self._poly_src = np.concatenate([grass, road]), len(grass), self.road_poly
+        return self._all
+
+    def _render_road(self, zoom, translation, angle):
+        cos, sin = np.cos(angle), np.sin(angle)
+        def screen(P): return np.stack([(P[..., 0] * cos - P[..., 1] * sin) * zoom + translation[0],
+                                        (P[..., 0] * sin + P[..., 1] * cos) * zoom + translation[1]], -1)  # rotate, scale, shift
+        b = PLAYFIELD; field = screen(np.array([(b, b), (b, -b), (-b, -b), (-b, b)], np.float64)).tolist()
+        gfxdraw.aapolygon(self.surf, field, self.bg_color); gfxdraw.filled_polygon(self.surf, field, self.bg_color)
+        P, m = screen(self._polygons()), MAX_SHAPE_DIM
+        near = ((P[..., 0] >= -m) & (P[..., 0] <= WINDOW_W + m) & (P[..., 1] >= -m) & (P[..., 1] <= WINDOW_H + m)).any(1)
+        for i in np.flatnonzero(near):  # road colours are read each frame: a visited tile changes colour
+            color = [int(v) for v in (self.grass_color if i < self._n_grass else self.road_poly[i - self._n_grass][1])]
+            gfxdraw.aapolygon(self.surf, P[i].tolist(), color); gfxdraw.filled_polygon(self.surf, P[i].tolist(), color)
+
+FAST_CAR_ID = 'world_models/FastCarRacing-v3'
+if FAST_CAR_ID not in gym.registry: gym.register(FAST_CAR_ID, entry_point=FastCarRacing, max_episode_steps=1000, reward_threshold=900)
 
 # %% ../nbs/01_data.ipynb #3e66ccac
 def _check_frame(frame, name, shape=None):
@@ -214,13 +244,17 @@ def episode_seed(seed:int, index:int, attempt:int=0) -> int:
     "A 32-bit seed for episode `index` of a run seeded with `seed`."
     return int(np.random.SeedSequence([seed, index, attempt]).generate_state(1)[0])
 
-_ENV_CACHE = {}  # one live environment per worker process and game
+_ENV_CACHE = {}  # live environments of this worker process, by (game, fast, slot)
 
-def cached_env(env:str) -> gym.Env:
+def cached_env(env:str, # 'carracing' or 'doom'
+               fast:bool=False, # CarRacing's faster renderer
+               slot:int=0, # a worker that plays several episodes at once keeps one environment per slot
+              ) -> gym.Env:
     "This process's live environment for `env`, made on first use and closed when the process exits."
     if not _ENV_CACHE: multiprocessing.util.Finalize(None, close_envs, exitpriority=100)  # runs in pool workers too
-    if env not in _ENV_CACHE: _ENV_CACHE[env] = make_env(env)
-    return _ENV_CACHE[env]
+    key = (env, fast and env == 'carracing', slot)
+    if key not in _ENV_CACHE: _ENV_CACHE[key] = make_env(env, fast)
+    return _ENV_CACHE[key]
 
 def close_envs(cache:dict=_ENV_CACHE, # bound now: at interpreter exit the module's globals may be gone
               ):
@@ -231,7 +265,7 @@ def play_episode(cfg:CollectConfig, # what to collect
                  seed:int, # episode seed (environment and policy)
                 ) -> dict:
     "Play one episode with the config's policy; return its arrays (obs, action, reward, done)."
-    env = cached_env(cfg.env)
+    env = cached_env(cfg.env, fast=True)  # CarRacing: the pixel-identical faster renderer
     policy, prep = POLICIES[cfg.policy](), PREPROCESS[cfg.env]
     obs, _ = env.reset(seed=seed); policy.reset(np.random.default_rng(seed))
     frames, actions, rewards, dones = [], [], [], []

@@ -34,9 +34,12 @@ class ESConfig:
     eval_every: int = 25          # paper: the mean is evaluated every 25 generations ...
     eval_rollouts: int = 1024     # ... over 1,024 rollouts
     weight_decay: float = 0.      # off; the reference code's 0.01 had the wrong sign (see the CMA-ES chapter)
+    patience: int = 0             # real-game training only: an episode ends after this many steps without reward (0: never; not in the paper)
 
 _ES_PRESETS = {'smoke': dict(popsize=4, rollouts=2, generations=3, eval_every=2, eval_rollouts=4),
                'laptop': dict(generations=25, eval_every=5, eval_rollouts=256), 'paper': {}}
+_CAR_PRESETS = {'smoke': dict(patience=20, eval_every=3, eval_rollouts=1),  # CarRacing trains in the real game: fewer, shorter episodes
+                'laptop': dict(popsize=16, rollouts=4, generations=40, eval_every=5, eval_rollouts=16, patience=50), 'paper': {}}
 
 def es_preset(env:str, # 'carracing' or 'doom'
               preset:str='laptop', # 'smoke', 'laptop' or 'paper'
@@ -44,7 +47,8 @@ def es_preset(env:str, # 'carracing' or 'doom'
              ) -> ESConfig:
     "The `ESConfig` of a named preset."
     paper = dict(carracing=dict(generations=1800), doom={})[env] if env in ('carracing', 'doom') else {}
-    return ESConfig(**preset_fields(env, preset, paper, _ES_PRESETS.get(preset, {}), overrides))
+    car = _CAR_PRESETS.get(preset, {}) if env == 'carracing' else {}
+    return ESConfig(**preset_fields(env, preset, paper, _ES_PRESETS.get(preset, {}), car, overrides))
 
 # %% ../nbs/08_evolve.ipynb #b000edbc
 def save_controller(path, c:Controller, **info) -> Path:
@@ -89,6 +93,7 @@ def train_controller(fitness, # has `.scores(X (P, n), rollouts, seed) -> (P, ro
                      cfg:ESConfig=None, # evolution settings
                      seed:int=0, # seeds CMA-ES and every episode
                      progress:bool=True, # show a tqdm bar
+                     eval_fitness=None, # scores the mean every `eval_every` generations (default: `fitness`), e.g. on full episodes
                     ) -> dict:
     "Evolve C with CMA-ES, resuming from `out/es.npz`; saves the best-evaluated mean as `out/controller.safetensors`."
     cfg, out, shape = cfg or ESConfig(), Path(out), CONTROLLERS[ctrl]
@@ -104,22 +109,23 @@ def train_controller(fitness, # has `.scores(X (P, n), rollouts, seed) -> (P, ro
         st = meta['state']
     bar = tqdm(total=cfg.generations, initial=st['gen'], desc=f'evolve C ({ctrl})', unit='gen', disable=not progress)
     while st['gen'] < cfg.generations:
-        st = _generation(es, fitness, cfg, ctrl, out, seed, st, bar)
+        st = _generation(es, (fitness, eval_fitness or fitness), cfg, ctrl, out, seed, st, bar)
         save_es_state(out / 'es.npz', es, dict(settings=settings, state=st))
     bar.close()
     res = dict(generations=st['gen'], seconds=round(st['seconds'], 1), best=st['best'], settings=settings)
     save_json(out / 'result.json', res); return res
 
 # %% ../nbs/08_evolve.ipynb #4cd96ce1
-def _generation(es, fitness, cfg:ESConfig, ctrl:str, out:Path, seed:int, st:dict, bar) -> dict:
+def _generation(es, fitness:tuple, # (training fitness, evaluation fitness)
+                cfg:ESConfig, ctrl:str, out:Path, seed:int, st:dict, bar) -> dict:
     "Run one generation: score, tell, log, and evaluate the mean when due; returns the new state."
     t0, g = time.perf_counter(), st['gen']
     X = es.ask()
-    R = fitness.scores(X, cfg.rollouts, episode_seed(seed, g)).mean(1)  # (P,) mean reward per candidate
+    R = fitness[0].scores(X, cfg.rollouts, episode_seed(seed, g)).mean(1)  # (P,) mean reward per candidate
     es.tell(X, reward_to_cost(R, X, cfg.weight_decay))
     row = dict(generation=g + 1, best=round(float(R.max()), 2), mean=round(float(R.mean()), 2), worst=round(float(R.min()), 2), sigma=round(float(es.sigma), 5))
     if (g + 1) % cfg.eval_every == 0 or g + 1 == cfg.generations:
-        E = _evaluate_mean(es, fitness, cfg, seed, g + 1)
+        E = _evaluate_mean(es, fitness[1], cfg, seed, g + 1)
         row.update(eval_mean=round(float(E.mean()), 2), eval_std=round(float(E.std()), 2))
         if st['best'] is None or E.mean() > st['best']['mean']:
             c = Controller(**asdict(CONTROLLERS[ctrl])).set_flat(es.mean)

@@ -49,6 +49,22 @@ def test_run_doom_smoke_end_to_end_then_evaluate(tmp_path):
     r = run('evaluate', 'carracing', '--agent', str(out), check=False)
     assert r.returncode == 2 and 'plays doom, not carracing' in r.stderr
 
+def test_run_carracing_smoke_end_to_end_then_ablate(tmp_path):
+    "The whole CarRacing recipe at tiny sizes: collect, V, M, C evolved in the real game, full-episode evaluation, report; then one ablation controller."
+    out = tmp_path / 'car'
+    res = json.loads(run('run', 'carracing', '--preset', 'smoke', '--out', str(out), '--quiet').stdout.splitlines()[-1])
+    assert list(res['stages']) == ['collect', 'vae', 'mdnrnn', 'controller', 'evaluate']
+    assert not res['stages']['controller']['result']['in_dream'] and res['stages']['controller']['result']['generations'] == 3
+    ev = res['stages']['evaluate']['result']; assert ev['env'] == 'carracing' and ev['episodes'] == 2 and -100 <= ev['mean'] < 1000
+    assert 'Real-game score' in (out / 'report.md').read_text()
+    tr = json.loads(run('train-controller', '--env', 'carracing', '--preset', 'smoke', '--out', str(out), '--controller', 'carracing-vh',
+                        '--name', 'vh', '--generations', '1', '--quiet').stdout.splitlines()[-1])
+    assert tr['out'].endswith('vh') and json.loads((out / 'vh' / 'agent.json').read_text())['controller'] == 'carracing-vh'
+    ev = json.loads(run('evaluate', 'carracing', '--agent', str(out), '--name', 'vh', '--episodes', '1', '--seed', '3').stdout.splitlines()[-1])
+    assert {k: ev[k] for k in ('env', 'episodes', 'seed')} == {'env': 'carracing', 'episodes': 1, 'seed': 3}
+    r = run('train-controller', '--env', 'carracing', '--preset', 'smoke', '--out', str(out), '--controller', 'doom', check=False)
+    assert r.returncode == 2 and 'not a controller for carracing' in r.stderr
+
 def test_train_controller_without_models_says_what_to_run(tmp_path):
     r = run('train-controller', '--env', 'doom', '--in-dream', '--out', str(tmp_path), check=False)
     assert r.returncode == 2 and 'no vae, mdnrnn, z0 found' in r.stderr and 'Traceback' not in r.stderr

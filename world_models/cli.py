@@ -10,18 +10,20 @@ import argparse, json, os, sys
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['common_flags', 'n_workers', 'death_flag', 'backend_flags', 'training_flags', 'run_dir', 'cmd_collect', 'add_collect',
-           'cmd_train_vae', 'add_train_vae', 'cmd_train_mdnrnn', 'add_train_mdnrnn', 'cmd_train_controller',
-           'add_train_controller', 'cmd_evaluate', 'add_evaluate', 'cmd_run', 'add_run', 'cmd_temperatures',
-           'add_temperatures', 'build_parser', 'main']
+__all__ = ['common_flags', 'n_workers', 'death_flag', 'backend_flags', 'name_flag', 'training_flags', 'run_dir', 'cmd_collect',
+           'add_collect', 'cmd_train_vae', 'add_train_vae', 'cmd_train_mdnrnn', 'add_train_mdnrnn',
+           'cmd_train_controller', 'add_train_controller', 'cmd_evaluate', 'add_evaluate', 'cmd_run', 'add_run',
+           'cmd_temperatures', 'add_temperatures', 'cmd_ablations', 'add_ablations', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #49243334
 from .data import ENV_IDS, PRESETS, POLICIES, RolloutError
 from .agent import BACKENDS
+from .controller import CONTROLLERS
 from .dream import DEATH_RULES
 from .vae import assets_dir
 from .pipeline import run_experiment, stage_collect, stage_controller, stage_evaluate, stage_mdnrnn, stage_vae
 from .doom import PAPER_TEMPERATURES, sweep_temperatures
+from .carracing import run_ablations
 
 # %% ../nbs/90_cli.ipynb #2eb29080
 def common_flags(env:bool=True, # include --env (`run` takes the game as its argument instead)
@@ -49,6 +51,10 @@ def backend_flags(p:argparse.ArgumentParser):
     "--backend and --ray-address: where rollouts run."
     p.add_argument('--backend', choices=BACKENDS, default='local', help='where rollouts run: this process, a local process pool, or Ray (default: local)')
     p.add_argument('--ray-address', default=None, help="with --backend ray: the cluster to join, e.g. HEAD_IP:6379 (default: start Ray on this machine)")
+
+def name_flag(p:argparse.ArgumentParser):
+    "--name: the controller's sub-folder of the run."
+    p.add_argument('--name', default='controller', help="the controller's sub-folder of the run (default: controller)")
 
 def training_flags(p:argparse.ArgumentParser):
     "The budget flags every trainer takes: --epochs, --max-steps, --quiet."
@@ -110,8 +116,9 @@ def cmd_train_controller(args) -> dict:
     "Evolve C in the real game or the dream; writes `run_dir(args)/controller`."
     res = stage_controller(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, in_dream=args.in_dream,
                            tau=args.tau, death=args.death, shipped=args.shipped, backend=args.backend, address=args.ray_address,
-                           generations=args.generations, optimizer=args.optimizer, popsize=args.popsize, rollouts=args.rollouts)
-    return dict(command='train-controller', env=args.env, preset=args.preset, out=str(run_dir(args) / 'controller'), **res)
+                           name=args.name, controller=args.controller, generations=args.generations, optimizer=args.optimizer,
+                           popsize=args.popsize, rollouts=args.rollouts)
+    return dict(command='train-controller', env=args.env, preset=args.preset, out=str(run_dir(args) / args.name), **res)
 
 # %% ../nbs/90_cli.ipynb #9db865d8
 def add_train_controller(sub):
@@ -126,6 +133,8 @@ def add_train_controller(sub):
     p.add_argument('--generations', type=int, default=None, help="generations in total (default: the preset's)")
     p.add_argument('--popsize', type=int, default=None, help="population (default: the preset's; paper 64)")
     p.add_argument('--rollouts', type=int, default=None, help="rollouts per candidate (default: the preset's; paper 16)")
+    p.add_argument('--controller', choices=sorted(CONTROLLERS), default=None, help="C's shape (default: the game's; carracing-v and carracing-vh are the paper's ablations)")
+    name_flag(p)
     backend_flags(p)
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     p.set_defaults(func=cmd_train_controller)
@@ -133,7 +142,7 @@ def add_train_controller(sub):
 # %% ../nbs/90_cli.ipynb #e2178aa1
 def cmd_evaluate(args) -> dict:
     "Score an agent over full episodes; the JSON line has env, episodes, mean, std and seed."
-    return stage_evaluate(args.agent or assets_dir(), args.env, args.episodes, args.seed, n_workers(args), args.dream, args.tau, args.death)
+    return stage_evaluate(args.agent or assets_dir(), args.env, args.episodes, args.seed, n_workers(args), args.dream, args.tau, args.death, args.name)
 
 # %% ../nbs/90_cli.ipynb #f5a76b19
 def add_evaluate(sub):
@@ -145,6 +154,7 @@ def add_evaluate(sub):
     p.add_argument('--episodes', type=int, default=100, help='episodes (default: 100)')
     p.add_argument('--seed', type=int, default=0, help='seeds the episodes (default: 0)')
     p.add_argument('--dream', action='store_true', help="play in M's dream instead of the real game (Doom)")
+    name_flag(p)
     p.add_argument('--tau', type=float, default=1.15, help='dream temperature (default: 1.15)')
     death_flag(p)
     p.add_argument('--workers', type=int, default=max(1, min(2, os.cpu_count() or 1)), help='worker processes (default: 2)')
@@ -184,12 +194,31 @@ def add_temperatures(sub):
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.set_defaults(func=cmd_temperatures)
 
+# %% ../nbs/90_cli.ipynb #69635c07
+def cmd_ablations(args) -> dict:
+    "Run the CarRacing ablation on `run_dir(args)`; returns its rows."
+    if args.env != 'carracing': raise ValueError("ablations: the paper's ablation is CarRacing's (--env carracing)")
+    rows = run_ablations(run_dir(args), args.preset, args.seed, n_workers(args), not args.quiet, args.episodes, args.shipped,
+                         **({'generations': args.generations} if args.generations else {}))
+    return dict(command='ablations', out=str(run_dir(args) / 'ablations.json'), rows=rows)
+
+def add_ablations(sub):
+    "Register the `ablations` subcommand."
+    p = sub.add_parser('ablations', parents=[common_flags()], help="the paper's ablation table (CarRacing)",
+                       description='Evolve the V-only, V + hidden layer and full controllers on the same V and M and score each over full tracks.')
+    p.add_argument('--generations', type=int, default=None, help="CMA-ES generations per controller (default: the preset's)")
+    p.add_argument('--episodes', type=int, default=100, help='evaluation tracks per controller (default: 100)')
+    p.add_argument('--shipped', action='store_true', help='use the V, M and z0 shipped in assets/ instead of the run folder\'s')
+    p.add_argument('--quiet', action='store_true', help='no progress bars')
+    p.set_defaults(func=cmd_ablations)
+
 # %% ../nbs/90_cli.ipynb #bd1f0203
 def build_parser() -> argparse.ArgumentParser:
     "The `world-models` parser with every subcommand."
     p = argparse.ArgumentParser(prog='world-models', description="Ha & Schmidhuber's World Models, rebuilt: each stage of the pipeline.")
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
-    add_collect(sub); add_train_vae(sub); add_train_mdnrnn(sub); add_train_controller(sub); add_evaluate(sub); add_run(sub); add_temperatures(sub)
+    add_collect(sub); add_train_vae(sub); add_train_mdnrnn(sub); add_train_controller(sub); add_evaluate(sub); add_run(sub)
+    add_temperatures(sub); add_ablations(sub)
     return p
 
 def main(argv=None) -> int:

@@ -26,31 +26,34 @@ class ControllerConfig:
     action_dim: int = 3    # steer, gas, brake; Doom: 1 (left / stay / right)
     bias: bool = True      # paper: a_t = W [z h] + b; Doom's reference controller has none
     inputs: str = 'zh'     # which of z, c, h are fed, in order ('z', 'zh' or 'zch')
+    hidden: int = 0        # tanh units of a hidden layer (0: none, the paper's C; reference code's MODE_Z_HIDDEN: 40)
 
 CONTROLLERS = {'carracing': ControllerConfig(),
                'carracing-v': ControllerConfig(in_dim=32, inputs='z'),  # the paper's "V model only" ablation
+               'carracing-vh': ControllerConfig(in_dim=32, inputs='z', hidden=40),  # "V model with a hidden layer"
                'doom': ControllerConfig(in_dim=1088, action_dim=1, bias=False, inputs='zch')}
 
 # %% ../nbs/05_controller.ipynb #683981c1
 class Controller(nn.Module):
-    "C: one linear layer from [z, (c,) h] to raw actions (before the action mapping)."
+    "C: one linear layer from [z, (c,) h] to raw actions (before the action mapping); optionally a tanh hidden layer first."
     def __init__(self, in_dim:int=288, # input size
                  action_dim:int=3, # output size
-                 bias:bool=True, # with a bias vector
+                 bias:bool=True, # with bias vectors
                  inputs:str='zh', # which of z, c, h the input holds
+                 hidden:int=0, # tanh units before the output layer (0: none)
                 ):
         super().__init__()
-        self.cfg = ControllerConfig(in_dim, action_dim, bias, inputs)
-        self.fc = nn.Linear(in_dim, action_dim, bias=bias)
-        nn.init.zeros_(self.fc.weight)  # CMA-ES starts from x0 = 0 (paper)
-        if bias: nn.init.zeros_(self.fc.bias)
+        self.cfg = ControllerConfig(in_dim, action_dim, bias, inputs, hidden)
+        self.hid = nn.Sequential(nn.Linear(in_dim, hidden, bias=bias), nn.Tanh()) if hidden else nn.Identity()
+        self.fc = nn.Linear(hidden or in_dim, action_dim, bias=bias)
+        for p in self.parameters(): nn.init.zeros_(p)  # CMA-ES starts from x0 = 0 (paper)
         self.requires_grad_(False)  # trained by CMA-ES, never by backprop
 
     @property
     def config(self) -> dict: return asdict(self.cfg)
     @property
     def n_params(self) -> int: return sum(p.numel() for p in self.parameters())
-    def forward(self, x:torch.Tensor) -> torch.Tensor: return self.fc(x)  # (..., in) -> (..., a)
+    def forward(self, x:torch.Tensor) -> torch.Tensor: return self.fc(self.hid(x))  # (..., in) -> (..., a)
 
 # %% ../nbs/05_controller.ipynb #187284f7
 def controller_input(z:torch.Tensor, # V's latent (..., z)
@@ -96,11 +99,16 @@ class Population:
                  cfg:ControllerConfig, # their common shape
                 ):
         X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
-        n = cfg.in_dim * cfg.action_dim + cfg.action_dim * cfg.bias
+        dims = [cfg.in_dim] + ([cfg.hidden] if cfg.hidden else []) + [cfg.action_dim]
+        n = sum(i * o + o * cfg.bias for i, o in zip(dims, dims[1:]))
         if X.ndim != 2 or X.shape[1] != n: raise ValueError(f"population: expected shape (P, {n}), got {tuple(X.shape)}")
-        self.cfg, self.P = cfg, len(X)
-        self.W = X[:, :cfg.in_dim * cfg.action_dim].reshape(self.P, cfg.action_dim, cfg.in_dim)  # (P, a, in)
-        self.b = X[:, cfg.in_dim * cfg.action_dim:] if cfg.bias else None  # (P, a)
+        self.cfg, self.P, self.layers, k = cfg, len(X), [], 0
+        for i, o in zip(dims, dims[1:]):  # each layer's W (P, out, in), then its b (P, out)
+            W = X[:, k:k + i * o].reshape(self.P, o, i); k += i * o
+            b = X[:, k:k + o] if cfg.bias else None; k += o * cfg.bias
+            self.layers.append((W, b))
     def __call__(self, x:torch.Tensor) -> torch.Tensor:
-        y = torch.bmm(x, self.W.transpose(1, 2))  # (P, R, a)
-        return y if self.b is None else y + self.b[:, None]
+        for j, (W, b) in enumerate(self.layers):
+            if j: x = torch.tanh(x)  # the hidden layer's activation
+            x = torch.bmm(x, W.transpose(1, 2)) if b is None else torch.baddbmm(b[:, None], x, W.transpose(1, 2))  # (P, R, out)
+        return x

@@ -11,13 +11,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PAPER_TEMPERATURES', 'PAPER_RANDOM_POLICY', 'sweep_temperatures', 'temperature_table', 'episode_frames',
-           'side_by_side', 'save_gif', 'agent_rollout', 'collect_with_agent', 'random_policy_scores']
+__all__ = ['PAPER_TEMPERATURES', 'PAPER_RANDOM_POLICY', 'sweep_temperatures', 'temperature_table', 'agent_rollout',
+           'collect_with_agent', 'random_policy_scores']
 
 # %% ../nbs/12_doom.ipynb #c6491737
-import imageio.v3 as iio
 import numpy as np
-from .data import (DOOM_ACTIONS, PREPROCESS, atomic_write, cached_env, episode_seed, make_env, raw_frame, save_json,
+from .data import (DOOM_ACTIONS, PREPROCESS, cached_env, episode_seed, make_env, raw_frame, save_json,
                                save_rollout, shard_meta, shard_ok, shard_path)
 from .agent import AgentSpec, build_agent, make_backend
 from .evolve import load_controller
@@ -58,36 +57,6 @@ def temperature_table(rows:list) -> str:
         paper = f"{p[0]} ± {p[1]} | {p[2]} ± {p[3]}" if p else '– | –'
         out.append(f"| {r['tau']:.2f} | {r['dream_mean']:.0f} ± {r['dream_std']:.0f} | {r['real_mean']:.0f} ± {r['real_std']:.0f} | {paper} |")
     return '\n'.join(out)
-
-# %% ../nbs/12_doom.ipynb #cc97faa4
-def episode_frames(agent, env, # an `Agent` and a Gymnasium env (real game or `DreamEnv`)
-                   seed:int=0, max_steps:int=2100, every:int=10) -> tuple[list, int]:
-    "Frames (uint8 64×64×3) every `every` steps of one episode, and the steps survived."
-    def frame(obs): return env.render() if np.asarray(obs).ndim == 1 else PREPROCESS[agent.env](raw_frame(obs))
-    obs, _ = env.reset(seed=seed); agent.reset(seed); frames, t = [frame(obs)], 0
-    while t < max_steps:
-        obs, r, term, trunc, _ = env.step(agent.act(obs)); t += 1
-        if t % every == 0 or term or trunc: frames.append(frame(obs))
-        if term or trunc: break
-    return frames, t
-
-def side_by_side(clips:dict) -> dict:
-    "Pad every clip (name -> frames) with its last frame to the longest length."
-    n = max(len(v) for v in clips.values())
-    return {k: list(v) + [v[-1]] * (n - len(v)) for k, v in clips.items()}
-
-# %% ../nbs/12_doom.ipynb #ace40165
-def save_gif(clips:dict, # name -> frames (uint8 (H, W, 3)), the same length each (see `side_by_side`)
-             path, # the .gif to write
-             fps:int=10, # frames per second
-             scale:int=2, # pixel enlargement
-            ) -> Path:
-    "Write the clips side by side, left to right, as one looping GIF."
-    seqs = list(clips.values())
-    if len({len(s) for s in seqs}) != 1: raise ValueError(f"save_gif: clips of different lengths {[len(s) for s in seqs]}; pad them with side_by_side")
-    frames = np.stack([np.concatenate([s[i] for s in seqs], 1) for i in range(len(seqs[0]))])  # (T, H, W * clips, 3)
-    frames = frames.repeat(scale, 1).repeat(scale, 2)
-    return atomic_write(path, lambda tmp: iio.imwrite(tmp, frames, extension='.gif', duration=1000 / fps, loop=0))
 
 # %% ../nbs/12_doom.ipynb #cbaf09b3
 def agent_rollout(spec:dict, # an `AgentSpec` as a dict (V, M, z0 files)

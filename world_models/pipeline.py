@@ -91,16 +91,20 @@ def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=
                      backend:str='local', # 'serial', 'local' or 'ray'
                      address:str=None, # ray: the cluster to join
                      name:str='controller', # sub-folder of `run` for this controller
+                     controller:str=None, # C's shape, a key of `CONTROLLERS` (default: the game's; e.g. 'carracing-v')
                      **overrides, # fields of `ESConfig`
                     ) -> dict:
     "Evolve C with CMA-ES into `run/name` (default `run/controller`)."
     if in_dream and env != 'doom': raise ValueError("--in-dream: only Doom's M predicts deaths (the dream's reward); train CarRacing's C in the real game")
-    out = Path(run) / name; spec = AgentSpec(env, **controller_parts(run, env, shipped))
+    if controller and not controller.startswith(env): raise ValueError(f"--controller {controller}: not a controller for {env} (see CONTROLLERS)")
+    out = Path(run) / name; spec = AgentSpec(env, controller=controller, **controller_parts(run, env, shipped))
     cfg = es_preset(env, preset, **overrides); be = make_backend(backend, workers, address)
     try:
-        fit = DreamFitness(spec, be, tau, death=death) if in_dream else RealFitness(spec, be)
+        if in_dream: fit = ev = DreamFitness(spec, be, tau, death=death)
+        else:  # the pixel-identical fast renderer; training episodes may be cut short, the mean's evaluations are full
+            fit, ev = RealFitness(spec, be, patience=cfg.patience, fast=True), RealFitness(spec, be, fast=True)
         save_json(out / 'agent.json', dict(asdict(spec), in_dream=in_dream, tau=tau if in_dream else None, death=death if in_dream else None))
-        res = train_controller(fit, spec.controller, out, cfg, seed=seed, progress=progress)
+        res = train_controller(fit, spec.controller, out, cfg, seed=seed, progress=progress, eval_fitness=ev)
     finally: be.close()
     return dict(in_dream=in_dream, **{k: res[k] for k in ('generations', 'seconds', 'best')})
 

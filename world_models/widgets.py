@@ -6,17 +6,20 @@ Docs: https://world-models-course.github.io/world-models/widgets.html.md"""
 
 # %% ../nbs/10_widgets.ipynb #f1fba7bf
 from __future__ import annotations
-import base64, html, io, json, uuid
+import base64, html, json, uuid
+from pathlib import Path
 
 # %% auto #0
 __all__ = ['data_uri', 'frames_html', 'decode_z', 'encode_mu', 'active_dims', 'traversal_frames', 'latent_traversal_html',
-           'LatentExplorer', 'dream_clip', 'dream_player_html', 'DreamPlayer']
+           'LatentExplorer', 'dream_clip', 'dream_player_html', 'DreamPlayer', 'episode_frames', 'side_by_side',
+           'save_gif']
 
 # %% ../nbs/10_widgets.ipynb #c4896425
 import numpy as np
 import torch
 import imageio.v3 as iio
 from fastcore.basics import patch
+from .data import PREPROCESS, atomic_write, raw_frame
 from .vae import ConvVAE, to_frames, to_input
 
 # %% ../nbs/10_widgets.ipynb #9cd5399e
@@ -157,7 +160,9 @@ def random(self:LatentExplorer, _=None):
     self.pick.value = int(np.random.randint(len(self.frames)))
 
 @patch
-def _ipython_display_(self:LatentExplorer): display(self.widget)
+def _ipython_display_(self:LatentExplorer):
+    from IPython.display import display  # only where the widget is shown
+    display(self.widget)
 
 # %% ../nbs/10_widgets.ipynb #8983ee29
 def dream_clip(mdn, vae:ConvVAE, z0:dict, # M, V and initial-z statistics
@@ -215,4 +220,36 @@ def show(self:DreamPlayer):
     self.image.value = _png(self.frames[self.pos.value])
 
 @patch
-def _ipython_display_(self:DreamPlayer): display(self.widget)
+def _ipython_display_(self:DreamPlayer):
+    from IPython.display import display  # only where the widget is shown
+    display(self.widget)
+
+# %% ../nbs/10_widgets.ipynb #cc97faa4
+def episode_frames(agent, env, # an `Agent` and a Gymnasium env (real game or `DreamEnv`)
+                   seed:int=0, max_steps:int=2100, every:int=10) -> tuple[list, int]:
+    "Frames (uint8 64×64×3) every `every` steps of one episode, and the steps survived."
+    def frame(obs): return env.render() if np.asarray(obs).ndim == 1 else PREPROCESS[agent.env](raw_frame(obs))
+    obs, _ = env.reset(seed=seed); agent.reset(seed); frames, t = [frame(obs)], 0
+    while t < max_steps:
+        obs, r, term, trunc, _ = env.step(agent.act(obs)); t += 1
+        if t % every == 0 or term or trunc: frames.append(frame(obs))
+        if term or trunc: break
+    return frames, t
+
+def side_by_side(clips:dict) -> dict:
+    "Pad every clip (name -> frames) with its last frame to the longest length."
+    n = max(len(v) for v in clips.values())
+    return {k: list(v) + [v[-1]] * (n - len(v)) for k, v in clips.items()}
+
+# %% ../nbs/10_widgets.ipynb #ace40165
+def save_gif(clips:dict, # name -> frames (uint8 (H, W, 3)), the same length each (see `side_by_side`)
+             path, # the .gif to write
+             fps:int=10, # frames per second
+             scale:int=2, # pixel enlargement
+            ) -> Path:
+    "Write the clips side by side, left to right, as one looping GIF."
+    seqs = list(clips.values())
+    if len({len(s) for s in seqs}) != 1: raise ValueError(f"save_gif: clips of different lengths {[len(s) for s in seqs]}; pad them with side_by_side")
+    frames = np.stack([np.concatenate([s[i] for s in seqs], 1) for i in range(len(seqs[0]))])  # (T, H, W * clips, 3)
+    frames = frames.repeat(scale, 1).repeat(scale, 2)
+    return atomic_write(path, lambda tmp: iio.imwrite(tmp, frames, extension='.gif', duration=1000 / fps, loop=0))

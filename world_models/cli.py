@@ -116,8 +116,8 @@ def cmd_train_controller(args) -> dict:
     "Evolve C in the real game or the dream; writes `run_dir(args)/controller`."
     res = stage_controller(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, in_dream=args.in_dream,
                            tau=args.tau, death=args.death, shipped=args.shipped, backend=args.backend, address=args.ray_address,
-                           name=args.name, controller=args.controller, generations=args.generations, optimizer=args.optimizer,
-                           popsize=args.popsize, rollouts=args.rollouts)
+                           name=args.name, controller=args.controller, init=args.init, generations=args.generations,
+                           optimizer=args.optimizer, popsize=args.popsize, rollouts=args.rollouts, sigma0=args.sigma0)
     return dict(command='train-controller', env=args.env, preset=args.preset, out=str(run_dir(args) / args.name), **res)
 
 # %% ../nbs/90_cli.ipynb #9db865d8
@@ -134,6 +134,8 @@ def add_train_controller(sub):
     p.add_argument('--popsize', type=int, default=None, help="population (default: the preset's; paper 64)")
     p.add_argument('--rollouts', type=int, default=None, help="rollouts per candidate (default: the preset's; paper 16)")
     p.add_argument('--controller', choices=sorted(CONTROLLERS), default=None, help="C's shape (default: the game's; carracing-v and carracing-vh are the paper's ablations)")
+    p.add_argument('--init', type=Path, default=None, help="start CMA-ES's mean at this controller's weights (.safetensors of the same shape; default: zeros)")
+    p.add_argument('--sigma0', type=float, default=None, help="initial step size (default: the preset's; paper 0.1)")
     name_flag(p)
     backend_flags(p)
     p.add_argument('--quiet', action='store_true', help='no progress bar')

@@ -6,7 +6,7 @@ Docs: https://world-models-course.github.io/world-models/evolve.html.md"""
 
 # %% ../nbs/08_evolve.ipynb #262b0c8f
 from __future__ import annotations
-import csv, io, json, time
+import csv, hashlib, io, json, time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -39,7 +39,7 @@ class ESConfig:
 _ES_PRESETS = {'smoke': dict(popsize=4, rollouts=2, generations=3, eval_every=2, eval_rollouts=4),
                'laptop': dict(generations=25, eval_every=5, eval_rollouts=256), 'paper': {}}
 _CAR_PRESETS = {'smoke': dict(patience=20, eval_every=3, eval_rollouts=1),  # CarRacing trains in the real game: fewer, shorter episodes
-                'laptop': dict(popsize=16, rollouts=4, generations=40, eval_every=5, eval_rollouts=16, patience=50), 'paper': {}}
+                'laptop': dict(popsize=16, rollouts=4, generations=25, eval_every=5, eval_rollouts=16, patience=50), 'paper': {}}
 
 def es_preset(env:str, # 'carracing' or 'doom'
               preset:str='laptop', # 'smoke', 'laptop' or 'paper'
@@ -94,12 +94,15 @@ def train_controller(fitness, # has `.scores(X (P, n), rollouts, seed) -> (P, ro
                      seed:int=0, # seeds CMA-ES and every episode
                      progress:bool=True, # show a tqdm bar
                      eval_fitness=None, # scores the mean every `eval_every` generations (default: `fitness`), e.g. on full episodes
+                     x0:np.ndarray=None, # the first mean (default: zeros, the paper's), e.g. a trained controller to refine
                     ) -> dict:
     "Evolve C with CMA-ES, resuming from `out/es.npz`; saves the best-evaluated mean as `out/controller.safetensors`."
     cfg, out, shape = cfg or ESConfig(), Path(out), CONTROLLERS[ctrl]
     n = Controller(**asdict(shape)).n_params
-    es = make_es(cfg.optimizer, np.zeros(n), cfg.sigma0, cfg.popsize, seed)
-    settings = dict(es=asdict(cfg), controller=ctrl, seed=seed)
+    x0 = np.zeros(n) if x0 is None else np.asarray(x0, np.float64)
+    if x0.shape != (n,): raise ValueError(f"x0: a {ctrl} controller has {n} parameters, got shape {x0.shape}")
+    es = make_es(cfg.optimizer, x0, cfg.sigma0, cfg.popsize, seed)
+    settings = dict(es=asdict(cfg), controller=ctrl, seed=seed, x0=hashlib.sha1(x0.tobytes()).hexdigest()[:12] if x0.any() else None)
     st = dict(gen=0, rows=[], best=None, seconds=0.)
     if (out / 'es.npz').exists():
         meta = load_es_state(out / 'es.npz', es)

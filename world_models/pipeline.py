@@ -92,6 +92,7 @@ def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=
                      address:str=None, # ray: the cluster to join
                      name:str='controller', # sub-folder of `run` for this controller
                      controller:str=None, # C's shape, a key of `CONTROLLERS` (default: the game's; e.g. 'carracing-v')
+                     init:str=None, # a controller file of the same shape whose weights are the first mean (default: zeros)
                      **overrides, # fields of `ESConfig`
                     ) -> dict:
     "Evolve C with CMA-ES into `run/name` (default `run/controller`)."
@@ -104,7 +105,8 @@ def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=
         else:  # the pixel-identical fast renderer; training episodes may be cut short, the mean's evaluations are full
             fit, ev = RealFitness(spec, be, patience=cfg.patience, fast=True), RealFitness(spec, be, fast=True)
         save_json(out / 'agent.json', dict(asdict(spec), in_dream=in_dream, tau=tau if in_dream else None, death=death if in_dream else None))
-        res = train_controller(fit, spec.controller, out, cfg, seed=seed, progress=progress, eval_fitness=ev)
+        res = train_controller(fit, spec.controller, out, cfg, seed=seed, progress=progress, eval_fitness=ev,
+                               x0=load_controller(init).get_flat() if init else None)
     finally: be.close()
     return dict(in_dream=in_dream, **{k: res[k] for k in ('generations', 'seconds', 'best')})
 
@@ -182,6 +184,7 @@ def run_experiment(env:str, preset:str='laptop', run=None, seed:int=0, workers:i
     for name, fn in bar:
         if name in report['stages']: continue
         bar.set_postfix(stage=name); t0 = time.perf_counter(); res = fn(run)
-        report['stages'][name] = dict(seconds=round(time.perf_counter() - t0, 1), result=res)
+        wall = time.perf_counter() - t0  # a stage resumed from its checkpoint reports the total it logged (CMA-ES: every generation's seconds)
+        report['stages'][name] = dict(seconds=round(max(wall, res.get('seconds', 0) if name == 'controller' else 0), 1), result=res)
         write_report(run, report)
     return report

@@ -247,9 +247,11 @@ def save_gif(clips:dict, # name -> frames (uint8 (H, W, 3)), the same length eac
              fps:int=10, # frames per second
              scale:int=2, # pixel enlargement
             ) -> Path:
-    "Write the clips side by side, left to right, as one looping GIF."
-    seqs = list(clips.values())
+    "Write the clips side by side, left to right, as one looping GIF (or WebP, when `path` ends in .webp)."
+    seqs, ext = list(clips.values()), Path(path).suffix.lower()
+    if ext not in ('.gif', '.webp'): raise ValueError(f"save_gif: {path} should end in .gif or .webp")
     if len({len(s) for s in seqs}) != 1: raise ValueError(f"save_gif: clips of different lengths {[len(s) for s in seqs]}; pad them with side_by_side")
     frames = np.stack([np.concatenate([s[i] for s in seqs], 1) for i in range(len(seqs[0]))])  # (T, H, W * clips, 3)
     frames = frames.repeat(scale, 1).repeat(scale, 2)
-    return atomic_write(path, lambda tmp: iio.imwrite(tmp, frames, extension='.gif', duration=1000 / fps, loop=0))
+    kw = dict(quality=80) if ext == '.webp' else {}  # lossy WebP: several times smaller than GIF on textured frames
+    return atomic_write(path, lambda tmp: iio.imwrite(tmp, frames, extension=ext, duration=1000 / fps, loop=0, **kw))

@@ -185,6 +185,6 @@ def run_experiment(env:str, preset:str='laptop', run=None, seed:int=0, workers:i
         if name in report['stages']: continue
         bar.set_postfix(stage=name); t0 = time.perf_counter(); res = fn(run)
         wall = time.perf_counter() - t0  # a stage resumed from its checkpoint reports the total it logged (CMA-ES: every generation's seconds)
-        report['stages'][name] = dict(seconds=round(max(wall, res.get('seconds', 0) if name == 'controller' else 0), 1), result=res)
+        report['stages'][name] = dict(seconds=round(max(wall, res.get('seconds', 0)), 1), result=res)
         write_report(run, report)
     return report

@@ -23,7 +23,7 @@ from .dream import DEATH_RULES
 from .vae import assets_dir
 from .pipeline import run_experiment, stage_collect, stage_controller, stage_evaluate, stage_mdnrnn, stage_vae
 from .doom import PAPER_TEMPERATURES, sweep_temperatures
-from .carracing import run_ablations
+from .carracing import PAPER_ABLATIONS, run_ablations
 
 # %% ../nbs/90_cli.ipynb #2eb29080
 def common_flags(env:bool=True, # include --env (`run` takes the game as its argument instead)
@@ -200,7 +200,7 @@ def add_temperatures(sub):
 def cmd_ablations(args) -> dict:
     "Run the CarRacing ablation on `run_dir(args)`; returns its rows."
     if args.env != 'carracing': raise ValueError("ablations: the paper's ablation is CarRacing's (--env carracing)")
-    rows = run_ablations(run_dir(args), args.preset, args.seed, n_workers(args), not args.quiet, args.episodes, args.shipped,
+    rows = run_ablations(run_dir(args), args.preset, args.seed, n_workers(args), not args.quiet, args.episodes, args.shipped, args.controllers,
                          **({'generations': args.generations} if args.generations else {}))
     return dict(command='ablations', out=str(run_dir(args) / 'ablations.json'), rows=rows)
 
@@ -211,6 +211,7 @@ def add_ablations(sub):
     p.add_argument('--generations', type=int, default=None, help="CMA-ES generations per controller (default: the preset's)")
     p.add_argument('--episodes', type=int, default=100, help='evaluation tracks per controller (default: 100)')
     p.add_argument('--shipped', action='store_true', help='use the V, M and z0 shipped in assets/ instead of the run folder\'s')
+    p.add_argument('--controllers', nargs='+', choices=list(PAPER_ABLATIONS), default=None, help='only these shapes (default: all three)')
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.set_defaults(func=cmd_ablations)
 

@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['MAX_STEPS', 'BACKENDS', 'Agent', 'run_episode', 'AgentSpec', 'agent_parts', 'cached', 'build_agent', 'SerialBackend',
-           'LocalBackend', 'make_backend', 'Slots', 'play_jobs', 'RealFitness', 'dream_scores', 'fast_dtype',
-           'DreamFitness', 'episode_stats']
+__all__ = ['MAX_STEPS', 'BACKENDS', 'Agent', 'encode_obs', 'run_episode', 'AgentSpec', 'agent_parts', 'cached', 'build_agent',
+           'SerialBackend', 'LocalBackend', 'make_backend', 'Slots', 'play_jobs', 'RealFitness', 'dream_scores',
+           'fast_dtype', 'DreamFitness', 'episode_stats']
 
 # %% ../nbs/07_agent.ipynb #8e7b055a
 import numpy as np
@@ -49,16 +49,26 @@ class Agent:
         self.state, self.t = (torch.zeros(1, self.mdn.hidden_dim), torch.zeros(1, self.mdn.hidden_dim)), 0
 
 # %% ../nbs/07_agent.ipynb #04cb62ab
-@patch
 @torch.no_grad()
+def encode_obs(vae:ConvVAE, # V (None: only a dream's z can be encoded)
+               env:str, # the game, for its frame preprocessing
+               obs:list, # L observations: raw frames (Doom: dicts holding the screen) or a dream's z (z,)
+               gens:list, # L torch.Generators, each observation's episode's z sampling
+               sample_z:bool=True, # sample z from V's posterior (reference) or use its mean
+              ) -> torch.Tensor:
+    "Latent z (L, z) of L observations: a dream's z passes through, real frames go through V as one batch."
+    obs = [np.asarray(raw_frame(o)) for o in obs]
+    if obs[0].ndim == 1: return torch.as_tensor(np.stack(obs), dtype=torch.float32)
+    if vae is None: raise ValueError("Agent: a real frame needs V, but the agent has none")
+    mu, logvar = vae.encode(to_input(torch.from_numpy(np.stack([PREPROCESS[env](o) for o in obs]))))  # (L, 64, 64, 3) in
+    if not sample_z: return mu
+    eps = torch.cat([torch.randn(1, mu.shape[1], generator=g) for g in gens])  # (L, z): each episode its own stream
+    return mu + (0.5 * logvar).exp() * eps  # $z = \mu + \sigma\varepsilon$
+
+@patch
 def encode(self:Agent, obs) -> torch.Tensor:
     "The latent z (1, z) of an observation: a dream's z passes through, a real frame goes through V."
-    obs = np.asarray(raw_frame(obs))  # Doom's observation is a dict holding the screen
-    if obs.ndim == 1: return torch.as_tensor(obs, dtype=torch.float32)[None]
-    if self.vae is None: raise ValueError("Agent: a real frame needs V, but the agent has none")
-    mu, logvar = self.vae.encode(to_input(torch.from_numpy(PREPROCESS[self.env](obs))))
-    if not self.sample_z: return mu
-    return mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=self.gen)  # $z = \mu + \sigma\varepsilon$
+    return encode_obs(self.vae, self.env, [obs], [self.gen], self.sample_z)
 
 @patch
 @torch.no_grad()
@@ -193,12 +203,8 @@ class Slots:
 def act(self:Slots, live:list, # the slots playing an episode
        ) -> torch.Tensor:
     "C's actions (K, a) from the live slots' frames, V, M and C each run once for all slots; M advances."
-    frames = torch.from_numpy(np.stack([PREPROCESS[self.spec.env](raw_frame(self.obs[k])) for k in live]))  # (L, 64, 64, 3)
-    mu, logvar = self.vae.encode(to_input(frames))
-    if self.spec.sample_z:
-        eps = torch.cat([torch.randn(1, mu.shape[1], generator=self.gens[k]) for k in live])
-        mu = mu + (0.5 * logvar).exp() * eps  # $z = \mu + \sigma\varepsilon$
-    z = torch.zeros(self.K, mu.shape[1]); z[live] = mu  # (K, z); idle slots see zeros
+    z = torch.zeros(self.K, self.mdn.z_dim)  # (K, z); idle slots see zeros
+    z[live] = encode_obs(self.vae, self.spec.env, [self.obs[k] for k in live], [self.gens[k] for k in live], self.spec.sample_z)
     if self.pop is None: self.pop = Population(self.X, self.cfg)
     a = ACTION_MAPS[self.spec.env](self.pop(controller_input(z, self.h, self.c, self.cfg.inputs)[:, None])[:, 0])  # (K, a)
     _, (self.h, self.c) = self.mdn.step(z, a, torch.from_numpy((self.t == 0).astype(np.float32)), (self.h, self.c), self.weights)

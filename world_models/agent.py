@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['MAX_STEPS', 'BACKENDS', 'Agent', 'encode_obs', 'run_episode', 'AgentSpec', 'agent_parts', 'cached', 'build_agent',
-           'SerialBackend', 'LocalBackend', 'make_backend', 'Slots', 'play_jobs', 'RealFitness', 'dream_scores',
-           'fast_dtype', 'DreamFitness', 'episode_stats']
+__all__ = ['MAX_STEPS', 'BACKENDS', 'JUDGES', 'Agent', 'encode_obs', 'run_episode', 'AgentSpec', 'agent_parts', 'cached',
+           'build_agent', 'SerialBackend', 'LocalBackend', 'make_backend', 'Slots', 'play_jobs', 'RealFitness',
+           'dream_scores', 'fast_dtype', 'DreamFitness', 'episode_stats']
 
 # %% ../nbs/07_agent.ipynb #8e7b055a
 import numpy as np
@@ -265,42 +265,64 @@ def dream_scores(mdn:MDNRNN, z0:dict, # M and its initial-z statistics
                  controller:str='doom', # key of `CONTROLLERS`
                  dtype:str='float32', # precision of M's matrix products ('bfloat16': about 2x faster where supported)
                  death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample' (see the dream chapter)
+                 memory:MDNRNN=None, # the agent's own M, which gives C its h and c (default: `mdn`, the dreaming M itself)
                 ) -> np.ndarray:
     "Survival steps of every controller in every dream, (P, rollouts)."
     if not mdn.predict_done: raise ValueError("dream fitness needs an M with a death head (predict_done=True, Doom)")
-    cfg = CONTROLLERS[controller]; pop = Population(X, cfg); P = pop.P
-    d = BatchedDream(mdn, z0, P * rollouts, tau, max_steps, seed, getattr(torch, dtype), death); z = d.reset(); total = torch.zeros(P * rollouts)
+    if memory is not None and memory.z_dim != mdn.z_dim: raise ValueError(f"memory: z={memory.z_dim}, but the dreaming M has z={mdn.z_dim}")
+    cfg = CONTROLLERS[controller]; pop = Population(X, cfg); P = pop.P; dt = getattr(torch, dtype)
+    d = BatchedDream(mdn, z0, P * rollouts, tau, max_steps, seed, dt, death); z = d.reset(); total = torch.zeros(P * rollouts)
+    own = memory is None or memory is mdn  # C reads the dreaming M's state, as in the paper
+    if not own: mw, state = memory.step_weights(dt), (torch.zeros(P * rollouts, memory.hidden_dim),) * 2
     with torch.no_grad():
         while True:
-            x = controller_input(z, d.h, d.c, cfg.inputs).view(P, rollouts, -1)  # (P, R, in)
-            z, r, died, trunc = d.step(ACTION_MAPS['doom'](pop(x)).view(P * rollouts, -1)); total += r
+            h, c = (d.h, d.c) if own else state
+            a = ACTION_MAPS['doom'](pop(controller_input(z, h, c, cfg.inputs).view(P, rollouts, -1))).view(P * rollouts, -1)  # (P*R, 1)
+            if not own: _, state = memory.step(z, a, torch.full((P * rollouts,), float(d.t == 0)), state, mw)  # the agent remembers
+            z, r, died, trunc = d.step(a); total += r
             if trunc or not d.alive.any(): break
     return total.view(P, rollouts).numpy().astype(np.float64)
 
 # %% ../nbs/07_agent.ipynb #9fa50018
-def _dream_task(spec:dict, X, rollouts, tau, seed, max_steps, dtype, death='threshold') -> np.ndarray:
+def _dream_task(spec:dict, X, rollouts, tau, seed, max_steps, dtype, death='threshold',
+                world:str=None, # the M that dreams (default: the agent's own)
+               ) -> np.ndarray:
     "`dream_scores` for a slice of the population (runs in a worker)."
-    s = AgentSpec(**spec)
-    return dream_scores(cached(load_mdnrnn, s.mdnrnn), cached(load_z0, s.z0), X, rollouts, tau, seed, max_steps, s.controller, dtype, death)
+    s = AgentSpec(**spec); own = cached(load_mdnrnn, s.mdnrnn)
+    mdn = own if world is None else cached(load_mdnrnn, world)
+    return dream_scores(mdn, cached(load_z0, s.z0), X, rollouts, tau, seed, max_steps, s.controller, dtype, death, memory=own)
 
 def fast_dtype() -> str:
     "'bfloat16' where this CPU multiplies it natively (AVX-512 BF16 / AMX), else 'float32'."
     return 'bfloat16' if torch.ops.mkldnn._is_mkldnn_bf16_supported() else 'float32'
 
+JUDGES = ('worst', 'all')
+
 class DreamFitness:
-    "Score controllers in M's dream, one batched dream per worker."
+    "Score controllers in M's dream (or several Ms' dreams), one batched dream per worker and world."
     def __init__(self, spec:AgentSpec, backend=None, tau:float=1.15, max_steps:int=2100,
                  dtype:str=None, # M's matmul precision in the dream (default: `fast_dtype()`)
                  death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample'
+                 worlds:list=(), # other Ms (files, same V) that also dream; the agent's own M always does
+                 judge:str='worst', # with worlds: keep each candidate's worst world ('worst') or every dream ('all')
                 ):
+        if judge not in JUDGES: raise ValueError(f"judge={judge!r}: expected one of {', '.join(JUDGES)}")
         self.spec, self.backend, self.tau, self.max_steps, self.dtype, self.death = spec, backend or SerialBackend(), tau, max_steps, dtype or fast_dtype(), death
+        self.worlds, self.judge = [str(w) for w in worlds], judge
 
-    def scores(self, X:np.ndarray, rollouts:int, seed:int) -> np.ndarray:
-        "Survival steps of every controller in every dream, (P, rollouts)."
-        from world_models.agent import _dream_task
-        X = np.atleast_2d(X); k = min(self.backend.workers, len(X))
-        tasks = [(asdict(self.spec), part, rollouts, self.tau, episode_seed(seed, i), self.max_steps, self.dtype, self.death) for i, part in enumerate(np.array_split(X, k))]
-        return np.concatenate(self.backend.map(_dream_task, tasks))
+# %% ../nbs/07_agent.ipynb #65a2574c
+@patch
+def scores(self:DreamFitness, X:np.ndarray, rollouts:int, seed:int) -> np.ndarray:
+    "Survival steps (P, R): every dream (one world), or each candidate's worst world's (`judge='worst'`), or all (`'all'`)."
+    from world_models.agent import _dream_task
+    X = np.atleast_2d(X); k, worlds = min(self.backend.workers, len(X)), [None] + self.worlds  # None: the agent's own M
+    r = rollouts if len(worlds) == 1 else max(1, rollouts // len(worlds))
+    tasks = [(asdict(self.spec), part, r, self.tau, episode_seed(seed, i, w), self.max_steps, self.dtype, self.death, world)
+             for w, world in enumerate(worlds) for i, part in enumerate(np.array_split(X, k))]
+    out = self.backend.map(_dream_task, tasks)
+    S = np.stack([np.concatenate(out[w * k:(w + 1) * k]) for w in range(len(worlds))])  # (W, P, r)
+    if len(worlds) == 1 or self.judge == 'all': return np.concatenate(S, 1)  # (P, W*r)
+    return S[S.mean(2).argmin(0), np.arange(len(X))]  # (P, r): each candidate's worst world
 
 # %% ../nbs/07_agent.ipynb #f3979416
 def episode_stats(scores:np.ndarray) -> dict:

@@ -17,7 +17,7 @@ __all__ = ['common_flags', 'n_workers', 'death_flag', 'backend_flags', 'name_fla
 
 # %% ../nbs/90_cli.ipynb #49243334
 from .data import ENV_IDS, PRESETS, POLICIES, RolloutError
-from .agent import BACKENDS
+from .agent import BACKENDS, JUDGES
 from .controller import CONTROLLERS
 from .dream import DEATH_RULES
 from .vae import assets_dir
@@ -117,7 +117,8 @@ def cmd_train_controller(args) -> dict:
     res = stage_controller(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, in_dream=args.in_dream,
                            tau=args.tau, death=args.death, shipped=args.shipped, backend=args.backend, address=args.ray_address,
                            name=args.name, controller=args.controller, init=args.init, generations=args.generations,
-                           optimizer=args.optimizer, popsize=args.popsize, rollouts=args.rollouts, sigma0=args.sigma0)
+                           optimizer=args.optimizer, popsize=args.popsize, rollouts=args.rollouts, sigma0=args.sigma0,
+                           worlds=args.worlds, judge=args.judge)
     return dict(command='train-controller', env=args.env, preset=args.preset, out=str(run_dir(args) / args.name), **res)
 
 # %% ../nbs/90_cli.ipynb #9db865d8
@@ -129,6 +130,8 @@ def add_train_controller(sub):
     p.add_argument('--tau', type=float, default=1.15, help='dream temperature (default: 1.15, the paper\'s best transfer)')
     p.add_argument('--shipped', action='store_true', help='use the V, M and z0 shipped in assets/ instead of the run folder\'s')
     death_flag(p)
+    p.add_argument('--worlds', nargs='+', default=[], metavar='M_FILE', help="with --in-dream: other Ms (same V) that dream too, the agent keeping its own M (default: none)")
+    p.add_argument('--judge', choices=JUDGES, default='worst', help="with --worlds: score a candidate by its worst world, or by all its dreams (default: worst)")
     p.add_argument('--optimizer', choices=('course', 'pycma'), default=None, help="CMA-ES implementation (default: course)")
     p.add_argument('--generations', type=int, default=None, help="generations in total (default: the preset's)")
     p.add_argument('--popsize', type=int, default=None, help="population (default: the preset's; paper 64)")

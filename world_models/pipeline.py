@@ -93,18 +93,23 @@ def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=
                      name:str='controller', # sub-folder of `run` for this controller
                      controller:str=None, # C's shape, a key of `CONTROLLERS` (default: the game's; e.g. 'carracing-v')
                      init:str=None, # a controller file of the same shape whose weights are the first mean (default: zeros)
+                     worlds:list=(), # in the dream: other Ms (files, same V) that dream too (see `DreamFitness`)
+                     judge:str='worst', # with worlds: score each candidate by its worst world, or by all its dreams ('all')
                      **overrides, # fields of `ESConfig`
                     ) -> dict:
     "Evolve C with CMA-ES into `run/name` (default `run/controller`)."
     if in_dream and env != 'doom': raise ValueError("--in-dream: only Doom's M predicts deaths (the dream's reward); train CarRacing's C in the real game")
     if controller and not controller.startswith(env): raise ValueError(f"--controller {controller}: not a controller for {env} (see CONTROLLERS)")
+    if worlds and not in_dream: raise ValueError("--worlds: other Ms dream only with --in-dream")
+    if missing := [str(w) for w in worlds if not Path(w).is_file()]: raise FileNotFoundError(f"--worlds: no such M file: {', '.join(missing)}")
     out = Path(run) / name; spec = AgentSpec(env, controller=controller, **controller_parts(run, env, shipped))
     cfg = es_preset(env, preset, **overrides); be = make_backend(backend, workers, address)
     try:
-        if in_dream: fit = ev = DreamFitness(spec, be, tau, death=death)
+        if in_dream: fit = ev = DreamFitness(spec, be, tau, death=death, worlds=worlds, judge=judge)
         else:  # the pixel-identical fast renderer; training episodes may be cut short, the mean's evaluations are full
             fit, ev = RealFitness(spec, be, patience=cfg.patience, fast=True), RealFitness(spec, be, fast=True)
-        save_json(out / 'agent.json', dict(asdict(spec), in_dream=in_dream, tau=tau if in_dream else None, death=death if in_dream else None))
+        save_json(out / 'agent.json', dict(asdict(spec), in_dream=in_dream, tau=tau if in_dream else None, death=death if in_dream else None,
+                                           **({'worlds': [str(w) for w in worlds], 'judge': judge} if worlds else {})))
         res = train_controller(fit, spec.controller, out, cfg, seed=seed, progress=progress, eval_fitness=ev,
                                x0=load_controller(init).get_flat() if init else None)
     finally: be.close()

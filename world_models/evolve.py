@@ -37,7 +37,7 @@ class ESConfig:
     patience: int = 0             # real-game training only: an episode ends after this many steps without reward (0: never; not in the paper)
 
 _ES_PRESETS = {'smoke': dict(popsize=4, rollouts=2, generations=3, eval_every=2, eval_rollouts=4),
-               'laptop': dict(generations=25, eval_every=5, eval_rollouts=256), 'paper': {}}
+               'laptop': dict(generations=10, eval_every=5, eval_rollouts=256), 'paper': {}}  # Doom: real scores stop rising after ~5-10 dream generations
 _CAR_PRESETS = {'smoke': dict(patience=20, eval_every=3, eval_rollouts=1),  # CarRacing trains in the real game: fewer, shorter episodes
                 'laptop': dict(popsize=16, rollouts=4, generations=25, eval_every=5, eval_rollouts=16, patience=50), 'paper': {}}
 

@@ -70,3 +70,20 @@ def test_train_controller_without_models_says_what_to_run(tmp_path):
     assert r.returncode == 2 and 'no vae, mdnrnn, z0 found' in r.stderr and 'Traceback' not in r.stderr
     r = run('train-controller', '--env', 'carracing', '--in-dream', '--shipped', '--out', str(tmp_path), check=False)
     assert r.returncode == 2 and 'only Doom' in r.stderr
+
+def test_train_controller_in_several_dreams(tmp_path):
+    "--worlds: other Ms dream too (here a second copy of the shipped M); the run records them; bad uses are refused by name."
+    world = tmp_path / 'other_m.safetensors'; shutil.copy(Path(__file__).parents[1] / 'assets' / 'mdnrnn_doom.safetensors', world)
+    tr = json.loads(run('train-controller', '--env', 'doom', '--preset', 'smoke', '--in-dream', '--shipped', '--out', str(tmp_path),
+                        '--worlds', str(world), '--quiet').stdout.splitlines()[-1])
+    assert tr['generations'] == 3 and tr['best']['mean'] >= 1
+    rec = json.loads((tmp_path / 'controller' / 'agent.json').read_text())
+    assert rec['worlds'] == [str(world)] and rec['judge'] == 'worst' and rec['in_dream']
+    r = run('train-controller', '--env', 'doom', '--preset', 'smoke', '--shipped', '--out', str(tmp_path), '--worlds', str(world), check=False)
+    assert r.returncode == 2 and 'only with --in-dream' in r.stderr
+    r = run('train-controller', '--env', 'doom', '--preset', 'smoke', '--in-dream', '--shipped', '--out', str(tmp_path / 'b'),
+            '--worlds', str(tmp_path / 'missing.safetensors'), check=False)
+    assert r.returncode == 2 and 'no such M file' in r.stderr and 'missing.safetensors' in r.stderr and 'Traceback' not in r.stderr
+    car_m = Path(__file__).parents[1] / 'assets' / 'mdnrnn_carracing.safetensors'
+    r = run('train-controller', '--env', 'doom', '--preset', 'smoke', '--in-dream', '--shipped', '--out', str(tmp_path / 'c'), '--worlds', str(car_m), check=False)
+    assert r.returncode == 2 and 'mdnrnn_carracing.safetensors is an M for z=32' in r.stderr

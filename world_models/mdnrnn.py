@@ -154,7 +154,7 @@ def mdn_preset(env:str, # 'carracing' or 'doom'
     "The M training config of a named preset."
     base = dict(carracing={}, doom=dict(z_dim=64, action_dim=1, hidden_dim=512, predict_done=True, seq_len=500, lr_decay=0.99999))
     size = dict(smoke=dict(seq_len=32, batch_size=4, epochs=2, max_steps=4, ckpt_every=2),
-                laptop=dict(carracing=dict(seq_len=300, batch_size=20, epochs=30), doom=dict(seq_len=300, batch_size=32, epochs=10)).get(env),
+                laptop=dict(carracing=dict(seq_len=300, batch_size=20, epochs=30), doom=dict(seq_len=300, batch_size=32, epochs=20)).get(env),
                 paper={})
     return MDNTrainConfig(**preset_fields(env, preset, base.get(env, {}), size.get(preset) or {}, overrides))
 

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 from .data import atomic_write, collect_preset, collect_rollouts, save_json, set_seed
 from .vae import assets_dir, encode_rollouts, train_vae, vae_preset
-from .mdnrnn import mdn_preset, train_mdnrnn, validation_loss
+from .mdnrnn import load_mdnrnn, mdn_preset, train_mdnrnn, validation_loss
 from .dream import initial_z_stats, save_z0
 from .agent import AgentSpec, DreamFitness, RealFitness, agent_parts, episode_stats, make_backend
 from .evolve import es_preset, load_controller, train_controller
@@ -103,6 +103,10 @@ def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=
     if worlds and not in_dream: raise ValueError("--worlds: other Ms dream only with --in-dream")
     if missing := [str(w) for w in worlds if not Path(w).is_file()]: raise FileNotFoundError(f"--worlds: no such M file: {', '.join(missing)}")
     out = Path(run) / name; spec = AgentSpec(env, controller=controller, **controller_parts(run, env, shipped))
+    for w in worlds:  # each world must dream in the agent's latent space
+        m, own = load_mdnrnn(w), load_mdnrnn(spec.mdnrnn)
+        if (m.z_dim, m.action_dim, m.predict_done) != (own.z_dim, own.action_dim, own.predict_done):
+            raise ValueError(f"--worlds: {w} is an M for z={m.z_dim}, {m.action_dim} action(s), death head {m.predict_done}; the agent's M {spec.mdnrnn} has z={own.z_dim}, {own.action_dim}, {own.predict_done}")
     cfg = es_preset(env, preset, **overrides); be = make_backend(backend, workers, address)
     try:
         if in_dream: fit = ev = DreamFitness(spec, be, tau, death=death, worlds=worlds, judge=judge)

@@ -103,8 +103,9 @@ def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=
     if worlds and not in_dream: raise ValueError("--worlds: other Ms dream only with --in-dream")
     if missing := [str(w) for w in worlds if not Path(w).is_file()]: raise FileNotFoundError(f"--worlds: no such M file: {', '.join(missing)}")
     out = Path(run) / name; spec = AgentSpec(env, controller=controller, **controller_parts(run, env, shipped))
+    own = load_mdnrnn(spec.mdnrnn) if worlds else None
     for w in worlds:  # each world must dream in the agent's latent space
-        m, own = load_mdnrnn(w), load_mdnrnn(spec.mdnrnn)
+        m = load_mdnrnn(w)
         if (m.z_dim, m.action_dim, m.predict_done) != (own.z_dim, own.action_dim, own.predict_done):
             raise ValueError(f"--worlds: {w} is an M for z={m.z_dim}, {m.action_dim} action(s), death head {m.predict_done}; the agent's M {spec.mdnrnn} has z={own.z_dim}, {own.action_dim}, {own.predict_done}")
     cfg = es_preset(env, preset, **overrides); be = make_backend(backend, workers, address)

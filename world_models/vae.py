@@ -181,11 +181,11 @@ def encode_rollouts(model:ConvVAE, # trained V
                     out, # folder for the encoded series
                     progress:bool=True, # show a tqdm bar
                    ) -> list[Path]:
-    "Write each shard's (mu, logvar, action, reward, done) series to `out`, skipping ones done by this V."
+    "Write each shard's (mu, logvar, action, reward, done) series to `out`, skipping ones this V already encoded from the same episode."
     out, fp, paths = Path(out), vae_fingerprint(model), []
     for p in tqdm(list(shards), desc='encode', disable=not progress):
         dst = out / Path(p).name; paths.append(dst)
-        if shard_ok(dst, ('mu', 'logvar', 'action', 'reward', 'done', 'meta')) and shard_meta(dst).get('vae') == fp: continue
+        if shard_ok(dst, ('mu', 'logvar', 'action', 'reward', 'done', 'meta')) and shard_meta(dst) == {**shard_meta(p), 'vae': fp}: continue
         d = load_rollout(p)
         mu, logvar = encode_frames(model, d['obs'])
         save_rollout(dst, dict(mu=mu, logvar=logvar, action=d['action'], reward=d['reward'], done=d['done']), {**d['meta'], 'vae': fp})

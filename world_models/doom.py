@@ -85,7 +85,7 @@ def agent_rollout(spec:dict, # an `AgentSpec` as a dict (V, M, z0 files)
 def collect_with_agent(run, # Doom run folder: shards go to `run/rollouts-NAME`
                        name:str='controller', # the controller's sub-folder in `run`
                        n:int=500, # episodes
-                       first:int=100_000, # index of the first shard (keeps names apart from the random rollouts)
+                       first:int=100_000, # index of the first shard (keeps names apart from the random rollouts; give each round of agent episodes its own range)
                        seed:int=0, workers:int=2, epsilon:float=0.1,
                       ) -> list[dict]:
     "Record `n` real episodes of a trained agent (see `agent_rollout`), resumable; returns their metas."

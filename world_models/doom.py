@@ -11,8 +11,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PAPER_TEMPERATURES', 'PAPER_RANDOM_POLICY', 'sweep_temperatures', 'temperature_table', 'agent_rollout',
-           'collect_with_agent', 'random_policy_scores']
+__all__ = ['PAPER_TEMPERATURES', 'PAPER_RANDOM_POLICY', 'AGENT_RANGE', 'sweep_temperatures', 'temperature_table', 'agent_rollout',
+           'agent_first_index', 'collect_with_agent', 'random_policy_scores']
 
 # %% ../nbs/12_doom.ipynb #c6491737
 import numpy as np
@@ -81,17 +81,32 @@ def agent_rollout(spec:dict, # an `AgentSpec` as a dict (V, M, z0 files)
     meta = dict(env='doom', index=index, seed=s, policy='agent', epsilon=epsilon, steps=len(ep['obs']), ret=float(ep['reward'].sum()), terminated=bool(ep['done'][-1]))
     save_rollout(path, ep, meta); return meta
 
+# %% ../nbs/12_doom.ipynb #21c9b7ba
+AGENT_RANGE = 100_000  # indices per agent's block of shards; block 0 holds the random rollouts
+
+def agent_first_index(run, # Doom run folder
+                      name:str, # the controller's sub-folder in `run`
+                     ) -> int:
+    "First shard index for `name`'s episodes: its folder's block if it has shards, else the next free block."
+    blocks = {}
+    for d in Path(run).glob('rollouts-*'):
+        idx = [int(p.stem.split('_')[1]) for p in d.glob('rollout_*.npz')]
+        if idx: blocks[d.name] = min(idx) // AGENT_RANGE * AGENT_RANGE
+    if f'rollouts-{name}' in blocks: return blocks[f'rollouts-{name}']  # resume in this agent's block
+    return max(blocks.values(), default=0) + AGENT_RANGE
+
 # %% ../nbs/12_doom.ipynb #78611761
 def collect_with_agent(run, # Doom run folder: shards go to `run/rollouts-NAME`
                        name:str='controller', # the controller's sub-folder in `run`
                        n:int=500, # episodes
-                       first:int=100_000, # index of the first shard (keeps names apart from the random rollouts; give each round of agent episodes its own range)
+                       first:int=None, # index of the first shard (default: `agent_first_index`, a block of its own)
                        seed:int=0, workers:int=2, epsilon:float=0.1,
                       ) -> list[dict]:
     "Record `n` real episodes of a trained agent (see `agent_rollout`), resumable; returns their metas."
     from world_models.doom import agent_rollout  # by module name, for spawned workers
     spec, cpath = evaluation_spec(run, 'doom', name)  # the V, M and C files the agent was trained with
     x, out, be = load_controller(cpath).get_flat(), Path(run) / f'rollouts-{name}', make_backend('local', workers)
+    first = agent_first_index(run, name) if first is None else first
     try: return be.map(agent_rollout, [(asdict(spec), x, seed, first + i, str(out), epsilon) for i in range(n)])
     finally: be.close()
 

@@ -97,3 +97,11 @@ def test_dream_training_improves_survival_and_resumes(spec, tmp_path):
                                   load_controller(tmp_path / 'b' / 'controller.safetensors').get_flat())
     (tmp_path / 'c').mkdir(); (tmp_path / 'c' / 'es.npz').write_bytes(b'not a checkpoint')
     with pytest.raises(ValueError, match='es.npz: unreadable optimiser checkpoint'): train_controller(fit, 'doom', tmp_path / 'c', cfg, progress=False)
+
+def test_shipped_doom_agent_fits_and_outlives_standing_still(spec):
+    "The shipped C (assets/controller_doom) fits the shipped V and M, and in their dream it outlives a C that always stays."
+    p = agent_parts(assets_dir(), 'doom'); c = load_controller(p['controller'])
+    assert c.cfg == CONTROLLERS['doom']
+    m, z0 = load_mdnrnn(p['mdnrnn']), load_z0(p['z0'])
+    s = dream_scores(m, z0, np.stack([c.get_flat(), np.zeros(1088)]), rollouts=64, seed=0, max_steps=1000).mean(1)
+    assert s[0] > 2 * s[1], s  # measured: 947 against 297 of the 1,000-step cap

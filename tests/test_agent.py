@@ -98,7 +98,7 @@ def test_dream_training_improves_survival_and_resumes(spec, tmp_path):
     (tmp_path / 'c').mkdir(); (tmp_path / 'c' / 'es.npz').write_bytes(b'not a checkpoint')
     with pytest.raises(ValueError, match='es.npz: unreadable optimiser checkpoint'): train_controller(fit, 'doom', tmp_path / 'c', cfg, progress=False)
 
-def test_shipped_doom_agent_fits_and_outlives_standing_still(spec):
+def test_shipped_doom_agent_fits_and_outlives_standing_still():
     "The shipped C (assets/controller_doom) fits the shipped V and M, and in their dream it outlives a C that always stays."
     p = agent_parts(assets_dir(), 'doom'); c = load_controller(p['controller'])
     assert c.cfg == CONTROLLERS['doom']

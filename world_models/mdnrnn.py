@@ -109,7 +109,7 @@ def done_loss(logit:torch.Tensor, # death logits (...)
               pos_weight:float=10., # weight of the positive class (reference doomrnn: 10)
              ) -> torch.Tensor:
     "Weighted sigmoid cross-entropy per step, (...)."
-    return F.binary_cross_entropy_with_logits(logit, done.float(), pos_weight=torch.tensor(pos_weight), reduction='none')
+    return F.binary_cross_entropy_with_logits(logit, done.float(), pos_weight=torch.tensor(pos_weight, device=logit.device), reduction='none')
 
 # %% ../nbs/03_mdnrnn.ipynb #360de530
 def sample_mdn(log_pi:torch.Tensor, mu:torch.Tensor, log_sigma:torch.Tensor, # mixture parameters (..., K)
@@ -166,7 +166,7 @@ def mdn_losses(model:MDNRNN, batch:dict, # from `SequenceDataset` over encoded s
     mu, logvar, mask = batch['mu'], batch['logvar'], batch['mask']
     z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)  # (B, L+1, z): a fresh sample of each episode
     L = z.shape[1] - 1
-    restart = ((batch['t0'][:, None] + torch.arange(L)) == 0).float()  # (B, L): 1 at an episode's first step
+    restart = ((batch['t0'][:, None] + torch.arange(L, device=mu.device)) == 0).float()  # (B, L): 1 at an episode's first step
     p, _ = model(z[:, :-1], batch['action'][:, :-1], restart if model.predict_done else None)
     zmask = (mask[:, 1:] & mask[:, :-1]).float()  # a next frame exists
     nll = mdn_nll(p['log_pi'], p['mu'], p['log_sigma'], z[:, 1:]).mean(-1)  # (B, L), averaged over z dims

@@ -104,4 +104,4 @@ def test_shipped_doom_agent_fits_and_outlives_standing_still():
     assert c.cfg == CONTROLLERS['doom']
     m, z0 = load_mdnrnn(p['mdnrnn']), load_z0(p['z0'])
     s = dream_scores(m, z0, np.stack([c.get_flat(), np.zeros(1088)]), rollouts=64, seed=0, max_steps=1000).mean(1)
-    assert s[0] > 2 * s[1], s  # measured: 947 against 297 of the 1,000-step cap
+    assert s[0] > 2 * s[1], s  # measured: 877 against 168 of the 1,000-step cap

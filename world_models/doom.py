@@ -12,12 +12,14 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['PAPER_TEMPERATURES', 'PAPER_RANDOM_POLICY', 'AGENT_RANGE', 'sweep_temperatures', 'temperature_table', 'agent_rollout',
-           'agent_first_index', 'collect_with_agent', 'random_policy_scores']
+           'agent_first_index', 'collect_with_agent', 'random_policy_scores', 'death_features', 'death_stats',
+           'refit_death_head']
 
 # %% ../nbs/12_doom.ipynb #c6491737
-import numpy as np
+import numpy as np, torch
 from .data import (DOOM_ACTIONS, PREPROCESS, cached_env, episode_seed, make_env, raw_frame, save_json,
-                               save_rollout, shard_meta, shard_ok, shard_path)
+                               load_rollout, save_rollout, shard_meta, shard_ok, shard_path)
+from .mdnrnn import MDNRNN, done_loss
 from .agent import AgentSpec, build_agent, make_backend
 from .evolve import load_controller
 from .pipeline import evaluation_spec, stage_controller, stage_evaluate
@@ -123,3 +125,60 @@ def random_policy_scores(episodes:int=100, seed:int=0, max_steps:int=2100) -> np
             out.append(t)
     finally: env.close()
     return np.array(out, np.float64)
+
+# %% ../nbs/12_doom.ipynb #cd052eac
+@torch.no_grad()
+def death_features(mdn:MDNRNN, # M with a death head
+                   series:list, # encoded series files (from `encode_rollouts`)
+                   batch:int=64, # episodes per forward pass
+                   generator:torch.Generator=None, # draws the z samples (default: torch's global one)
+                  ) -> tuple:
+    "Every step of the episodes: M's hidden state h (S, H) in float16, its death logit (S,) and the real done flag (S,)."
+    H, L, D = [], [], []
+    for i in range(0, len(series), batch):
+        eps = [load_rollout(p, ['mu', 'logvar', 'action', 'done']) for p in series[i:i + batch]]
+        T = max(len(e['mu']) for e in eps)
+        pad = lambda a: np.concatenate([a, np.zeros((T - len(a), *a.shape[1:]), a.dtype)])  # after the end: never read
+        mu, lv, act = (torch.from_numpy(np.stack([pad(e[k]) for e in eps])).float() for k in ('mu', 'logvar', 'action'))  # (B, T, .)
+        z = mu + (0.5 * lv).exp() * torch.randn(mu.shape, generator=generator)  # a sample of each frame's posterior, as in training
+        restart = torch.zeros(len(eps), T); restart[:, 0] = 1.
+        p, _ = mdn(z, act, restart)
+        for j, e in enumerate(eps):
+            t = len(e['mu']); H.append(p['h'][j, :t].half()); L.append(p['done_logit'][j, :t]); D.append(torch.from_numpy(e['done']))
+    return torch.cat(H), torch.cat(L), torch.cat(D)
+
+# %% ../nbs/12_doom.ipynb #f1c03b3c
+def death_stats(logit:torch.Tensor, # death logits (S,)
+                done:torch.Tensor, # real done flags (S,)
+                done_weight:float=10., # weight of the death class M was trained with
+               ) -> dict:
+    "Weighted death loss, the share of real deaths where the logit fires (> 0), and the share of living steps where it fires."
+    fire, done = logit > 0, done.bool()
+    return dict(done_loss=round(done_loss(logit, done, done_weight).mean().item(), 4),
+                recall=round((fire & done).sum().item() / max(1, done.sum().item()), 3),
+                false_alarm=round((fire & ~done).sum().item() / max(1, (~done).sum().item()), 4))
+
+# %% ../nbs/12_doom.ipynb #4ddf4ccf
+def refit_death_head(mdn:MDNRNN, # M with a death head; its last head row is replaced
+                     train:list, # encoded series M never saw, to fit on
+                     val:list, # more such series, to stop by
+                     lr:float=1e-3, batch:int=8192, # Adam on minibatches of steps
+                     max_epochs:int=300, patience:int=20, # stop after `patience` epochs without a better held-out loss
+                     seed:int=0, # seeds the z samples and the step order
+                    ) -> dict:
+    "Refit M's death logit (a logistic regression on h) on fresh episodes, keeping the best held-out epoch; stats before and after."
+    g = torch.Generator().manual_seed(seed)
+    (Ht, Lt, Dt), (Hv, Lv, Dv) = death_features(mdn, train, generator=g), death_features(mdn, val, generator=g)
+    res, Hv = dict(before=dict(train=death_stats(Lt, Dt), val=death_stats(Lv, Dv))), Hv.float()
+    w, b = mdn.head.weight[-1].detach().clone().requires_grad_(), mdn.head.bias[-1:].detach().clone().requires_grad_()
+    opt, best = torch.optim.Adam([w, b], lr=lr), (float('inf'), 0, w.detach().clone(), b.detach().clone())
+    for ep in range(max_epochs):
+        for i in torch.randperm(len(Dt), generator=g).split(batch):
+            loss = done_loss(Ht[i].float() @ w + b, Dt[i]).mean(); opt.zero_grad(); loss.backward(); opt.step()
+        with torch.no_grad(): v = done_loss(Hv @ w + b, Dv).mean().item()
+        if v < best[0]: best = (v, ep, w.detach().clone(), b.detach().clone())
+        if ep - best[1] > patience: break
+    _, ep, w, b = best
+    with torch.no_grad(): mdn.head.weight[-1], mdn.head.bias[-1] = w, b[0]
+    res['after'] = dict(epoch=ep, train=death_stats(Ht.float() @ w + b, Dt), val=death_stats(Hv @ w + b, Dv))
+    return res

@@ -163,10 +163,12 @@ def refit_death_head(mdn:MDNRNN, # M with a death head; its last head row is rep
                      train:list, # encoded series M never saw, to fit on
                      val:list, # more such series, to stop by
                      lr:float=1e-3, batch:int=8192, # Adam on minibatches of steps
-                     max_epochs:int=300, patience:int=20, # stop after `patience` epochs without a better held-out loss
+                     max_epochs:int=300, patience:int=20, # stop when more than `patience` epochs pass without a better held-out loss
                      seed:int=0, # seeds the z samples and the step order
                     ) -> dict:
     "Refit M's death logit (a logistic regression on h) on fresh episodes, keeping the best held-out epoch; stats before and after."
+    if not mdn.predict_done: raise ValueError("refit_death_head: this M has no death head (predict_done=False); only Doom's M has one")
+    if not train or not val: raise ValueError(f"refit_death_head: need series to fit on and to stop by, got {len(train)} and {len(val)}")
     g = torch.Generator().manual_seed(seed)
     (Ht, Lt, Dt), (Hv, Lv, Dv) = death_features(mdn, train, generator=g), death_features(mdn, val, generator=g)
     res, Hv = dict(before=dict(train=death_stats(Lt, Dt), val=death_stats(Lv, Dv))), Hv.float()

@@ -31,6 +31,7 @@ from world_models.checkpoint import save_weights
 from world_models.dream import save_z0
 from world_models.agent import AgentSpec, DreamFitness, LocalBackend
 from world_models.evolve import es_preset, train_controller
+from world_models.doom import death_stats
 
 T0 = time.time()
 def log(*a): print(f"[{time.time() - T0:6.1f}s]", *a, flush=True)
@@ -108,7 +109,7 @@ def train_m(train:GpuSeries, cfg, deadline:float, out:Path, seed:int) -> tuple:
 
 @torch.no_grad()
 def held_out(model:MDNRNN, val:GpuSeries, seed:int=0) -> dict:
-    "Mixture and death loss on whole held-out episodes (from their first frame), and the death logit's hit rates."
+    "Mixture and death loss on whole held-out episodes (from their first frame), and how often the death logit fires (`death_stats`)."
     model = model.to(val.dev).eval(); gen = torch.Generator(device=val.dev); gen.manual_seed(seed)
     torch.manual_seed(seed)
     idx = torch.arange(val.N, device=val.dev); b = val.batch(idx, gen, start0=True)
@@ -116,11 +117,10 @@ def held_out(model:MDNRNN, val:GpuSeries, seed:int=0) -> dict:
     z = b['mu']; L = z.shape[1] - 1
     restart = ((b['t0'][:, None] + torch.arange(L, device=val.dev)) == 0).float()
     p, _ = model(z[:, :-1], b['action'][:, :-1], restart)
-    fire, m, dead = p['done_logit'] > 0, b['mask'][:, :-1], b['done'][:, :-1]
+    m = b['mask'][:, :-1]; st = death_stats(p['done_logit'][m].cpu(), b['done'][:, :-1][m].cpu())
     model.cpu()
     return dict(z_loss=round(l['z_loss'].item(), 4), done_loss=round(l['done_loss'].item(), 4),
-                death_recall=round((fire & dead).sum().item() / max(1, dead.sum().item()), 3),  # fired at a real death
-                false_alarm=round((fire & m & ~dead).sum().item() / max(1, (m & ~dead).sum().item()), 4))  # fired while alive
+                death_recall=st['recall'], false_alarm=st['false_alarm'])  # fired at a real death; fired while alive
 
 
 class TimeUp(Exception): pass

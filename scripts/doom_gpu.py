@@ -5,7 +5,7 @@ The laptop pipeline trains M for a few hundred steps of 32 x 300; the reference 
 tens of thousands of steps of 100 x 500 on 10,000 random rollouts. On a GPU machine with many cores this
 script does the reference scale in one go, each stage cut off by its own deadline:
 
-1. collect random-hold rollouts of TakeCover with one process per core (the package's `collect_rollouts`);
+1. collect random-hold rollouts of TakeCover with one process per core (the package's per-episode task, cut off at a deadline);
 2. encode every frame with the shipped V on the GPU;
 3. train M (the package's `MDNRNN` and `mdn_losses`, the reference code's batch 100 x 500, learning-rate
    decay and gradient clipping) with all the series held on the GPU, so no step waits for the disk;
@@ -82,8 +82,8 @@ class GpuSeries:
         return {**out, 'mask': t < T[:, None], 't0': s}
 
 
-def train_m(train:GpuSeries, cfg, deadline:float, out:Path, seed:int) -> tuple:
-    "Train M on GPU-resident series until `cfg.max_steps` or the deadline; returns (model, rows)."
+def train_m(train:GpuSeries, cfg, deadline:float, seed:int) -> tuple:
+    "Train M on GPU-resident series until `cfg.max_steps` or the deadline; returns (model on the CPU, metric rows, steps, seconds)."
     set_seed(seed); dev = train.dev
     model = MDNRNN(**cfg.model).to(dev); opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     gen = torch.Generator(device=dev); gen.manual_seed(seed)
@@ -153,8 +153,9 @@ def main():
     n_val = max(1, len(eps) // 20); tr, va = eps[:-n_val], eps[-n_val:]
     save_z0(out / 'z0.npz', {k: torch.stack([e[k][0] for e in tr]).cpu().numpy() for k in ('mu', 'logvar')})
     cfg = mdn_preset('doom', 'paper', batch_size=a.batch, seq_len=a.seq, max_steps=a.max_steps)
-    train = GpuSeries(tr, cfg.seq_len + 1, dev); val = GpuSeries(va, max(len(e['mu']) for e in va) + 1, dev)  # + 1: the last step, a death, is scored too; del eps
-    model, rows, steps, secs = train_m(train, cfg, T0 + a.m_until * a.budget, out, a.seed)
+    train = GpuSeries(tr, cfg.seq_len + 1, dev); val = GpuSeries(va, max(len(e['mu']) for e in va) + 1, dev)  # + 1: the last step, a death, is scored too
+    del eps, tr, va  # the padded copies above hold the same series
+    model, rows, steps, secs = train_m(train, cfg, T0 + a.m_until * a.budget, a.seed)
     save_weights(out / 'mdnrnn.safetensors', model, model.config, steps=steps, epochs=round(steps * cfg.batch_size / train.N, 2),
                  seed=a.seed, episodes=train.N, seconds=round(secs, 1), device=report['device'], train_config=asdict(cfg))
     with open(out / 'm_metrics.csv', 'w', newline='') as f:

@@ -1,7 +1,9 @@
 "Checks of the project's own rules: README commands, CI, notebooks in sync with the package, docs sidebar."
-import json, re, shutil, subprocess, sys, tomllib
+import json, re, shutil, subprocess, sys
 from pathlib import Path
 import pytest
+try: import tomllib  # Python >= 3.11
+except ModuleNotFoundError: import tomli as tomllib  # Python 3.10: the dev extra installs tomli
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = sorted(p.name for p in (ROOT / 'nbs').glob('[0-9][0-9]_*.ipynb'))
@@ -47,3 +49,16 @@ def test_export_leaves_the_package_unchanged(tmp_path):
         assert (tmp_path / 'world_models' / p.name).read_text() == p.read_text(), f"{p.name} differs from its notebook"
     assert sorted(q.name for q in (tmp_path / 'world_models').glob('*.py')) == sorted(q.name for q in (ROOT / 'world_models').glob('*.py'))
     assert (tmp_path / 'pyproject.toml').read_text() == (ROOT / 'pyproject.toml').read_text()
+
+def test_links_between_pages_work_in_jupyterlab_and_on_the_site():
+    "Relative links name files that exist: notebooks as .ipynb (Quarto turns them into .html links on the site)."
+    for nb in sorted((ROOT / 'nbs').glob('*.ipynb')):
+        cells = json.loads(nb.read_text())['cells']
+        texts = [''.join(c['source']) for c in cells if c['cell_type'] == 'markdown']
+        texts += [''.join(o['data']['text/markdown']) for c in cells for o in c.get('outputs', [])
+                  if 'text/markdown' in o.get('data', {})]
+        for link in (l for t in texts for l in re.findall(r"\]\(([^)\s]+)", t)):
+            if re.match(r"[a-z]+:|#", link): continue  # web addresses and anchors in the same page
+            target = link.split('#')[0]
+            assert not target.endswith('.html'), f"{nb.name}: ({link}) is a dead link in JupyterLab; link the .ipynb"
+            assert (nb.parent / target).exists(), f"{nb.name}: ({link}) names no file"

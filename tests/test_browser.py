@@ -1,5 +1,5 @@
 "Static widgets in headless Chromium: the docs pages have no kernel, so their players must work by themselves."
-import json, re, shutil
+import json, os, re, shutil
 from pathlib import Path
 import numpy as np, pytest, torch
 from world_models.vae import ConvVAE
@@ -12,7 +12,10 @@ FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '-
 
 @pytest.fixture(scope='module')
 def browser():
-    assert CHROMIUM, "headless Chromium is needed for the widget tests: apt-get install -y chromium (.ci/run does)"
+    if not CHROMIUM:
+        why = "no Chromium found: the static-widget tests need headless Chromium (apt-get install -y chromium)"
+        if os.environ.get('WM_REQUIRE_BROWSER') == '1': pytest.fail(f"{why}; WM_REQUIRE_BROWSER=1 (.ci/run) requires it")
+        pytest.skip(f"{why}; set WM_REQUIRE_BROWSER=1 to make this an error, as .ci/run does")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)

@@ -42,7 +42,7 @@ def test_chapters_open_with_title_summary_and_default_exp():
 def test_export_leaves_the_package_unchanged(tmp_path):
     "nbdev-export on a copy of the project writes exactly the committed modules."
     for name in ('pyproject.toml', 'README.md'): shutil.copy(ROOT / name, tmp_path / name)
-    for d in ('nbs', 'world_models'): shutil.copytree(ROOT / d, tmp_path / d, ignore=shutil.ignore_patterns('_vizdoom*', '__pycache__'))
+    for d in ('nbs', 'world_models'): shutil.copytree(ROOT / d, tmp_path / d, ignore=shutil.ignore_patterns('_vizdoom*', '__pycache__', 'assets'))
     exe = Path(sys.executable).parent / 'nbdev-export'
     subprocess.run([str(exe)], cwd=tmp_path, check=True, capture_output=True)
     for p in (ROOT / 'world_models').glob('*.py'):

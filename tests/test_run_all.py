@@ -20,8 +20,10 @@ def project(tmp_path_factory):
     files = git(ROOT, 'ls-files', '-z', '--cached', '--others', '--exclude-standard').split('\0')
     for f in filter(None, files):
         src = ROOT / f
-        if not src.is_file(): continue
-        (dst / f).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(src, dst / f)
+        if not (src.is_symlink() or src.is_file()): continue
+        (dst / f).parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink(): (dst / f).symlink_to(os.readlink(src))  # world_models/assets -> ../assets
+        else: shutil.copy2(src, dst / f)
     git(dst, 'init', '-q'); git(dst, 'add', '-A')
     git(dst, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'snapshot')
     return dst

@@ -131,7 +131,10 @@ def evaluation_spec(agent, # a run folder or assets/
         if spec.env != env: raise ValueError(f"{meta}: this agent plays {spec.env}, not {env}")
         return spec, agent / name / 'controller.safetensors'
     parts = agent_parts(agent, env)
-    if not all(parts.values()): raise FileNotFoundError(f"{agent}: no complete {env} agent (found {parts}); train one with `world-models train-controller`")
+    if not all(parts.values()):
+        fix = ("the package was installed without its shipped weights: reinstall it, or pass --agent RUN_FOLDER"
+               if agent.resolve() == assets_dir().resolve() else "train one with `world-models train-controller`")
+        raise FileNotFoundError(f"{agent}: no complete {env} agent (missing {[k for k, v in parts.items() if not v]}); {fix}")
     return AgentSpec(env, parts['vae'], parts['mdnrnn'], parts['z0']), Path(parts['controller'])
 
 def stage_evaluate(agent, env:str, episodes:int=100, seed:int=0, workers:int=2,

@@ -62,3 +62,16 @@ def test_links_between_pages_work_in_jupyterlab_and_on_the_site():
             target = link.split('#')[0]
             assert not target.endswith('.html'), f"{nb.name}: ({link}) is a dead link in JupyterLab; link the .ipynb"
             assert (nb.parent / target).exists(), f"{nb.name}: ({link}) names no file"
+
+MACHINE_PATH = re.compile(r"(/work/|/home/|/root/|/tmp/|/usr/|/opt/|site-packages|[A-Z]:\\\\Users)")
+
+@pytest.mark.parametrize('nb', sorted((ROOT / 'nbs').glob('*.ipynb')), ids=lambda p: p.name)
+def test_saved_outputs_show_no_machine_paths_or_warnings(nb):
+    "Committed outputs are what a reader sees on the site: no path of the machine that ran them, no warning box."
+    for i, c in enumerate(json.loads(nb.read_text())['cells']):
+        for o in c.get('outputs', []):
+            text = ''.join(o.get('text', '')) + ''.join(''.join(v) for k, v in o.get('data', {}).items() if k.startswith('text/'))
+            assert o.get('output_type') != 'error', f"{nb.name}, cell {i}: a saved error"
+            m = MACHINE_PATH.search(text)
+            assert not m, f"{nb.name}, cell {i}: a machine path in the output: ...{text[max(0, m.start() - 40):m.end() + 40]}..."
+            assert not (o.get('name') == 'stderr' and re.search(r'warn', text, re.I)), f"{nb.name}, cell {i}: a warning box"

@@ -1,13 +1,14 @@
 """JupyterLab's Run All on every chapter: all cells (nbdev's `#| eval: false` and `slow` flags ignored, as Jupyter
 ignores them), in a kernel, on a git copy of the project; no error, <= 120 s each, and nothing tracked or untracked
-left behind (`git status --porcelain` stays empty). `WM_RUN_ALL=0` skips it (the slowest test file)."""
-import json, os, shutil, subprocess, sys, time
+left behind (`git status --porcelain` stays empty). `WM_RUN_ALL=0` skips it (the slowest test file);
+`WM_RUN_ALL_LIMIT_S` raises the limit on a machine busy with other work."""
+import os, shutil, subprocess, time
 from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = sorted(p.name for p in (ROOT / 'nbs').glob('*.ipynb'))
-LIMIT_S = 120
+LIMIT_S = int(os.environ.get('WM_RUN_ALL_LIMIT_S', 120))  # seconds per notebook on an idle 2-core machine
 pytestmark = pytest.mark.skipif(os.environ.get('WM_RUN_ALL') == '0', reason='WM_RUN_ALL=0: Run All test skipped')
 
 def git(cwd, *args):
@@ -33,8 +34,28 @@ def run_all(nb_path:Path, cwd:Path, timeout:int) -> float:
     import nbformat
     from nbclient import NotebookClient
     nb = nbformat.read(nb_path, as_version=4)  # executed in memory: the notebook file is never written
+    import psutil
     client = NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(cwd)}})
-    t0 = time.perf_counter(); client.execute(); return time.perf_counter() - t0
+    kids = []
+    with client.setup_kernel():
+        kernel = psutil.Process(client.km.provisioner.pid)
+        t0 = time.perf_counter()
+        try:
+            for i, cell in enumerate(nb.cells): client.execute_cell(cell, i)
+        finally:
+            secs = time.perf_counter() - t0; kids = kernel.children(recursive=True)
+    for p in kids:  # a ViZDoom engine whose kernel exits outlives it: stop it here rather than leave it running
+        if p.is_running(): p.kill()
+    print(f"{nb_path.name}: Run All {secs:.1f} s; slowest cells: {slowest(nb)}")
+    return secs
+
+def slowest(nb, n:int=3) -> str:
+    "The `n` slowest cells of an executed notebook, from nbclient's timing metadata."
+    from datetime import datetime
+    t = lambda c, k: datetime.fromisoformat(c.metadata['execution'][k].replace('Z', '+00:00'))
+    secs = [((t(c, 'shell.execute_reply') - t(c, 'iopub.execute_input')).total_seconds(), i)
+            for i, c in enumerate(nb.cells) if 'shell.execute_reply' in c.metadata.get('execution', {})]
+    return ', '.join(f"cell {i} {s:.0f} s" for s, i in sorted(secs, reverse=True)[:n])
 
 def folders(root:Path) -> set:
     return {p for p in root.rglob('*') if p.is_dir() and '.git' not in p.relative_to(root).parts}
@@ -45,7 +66,6 @@ def test_run_all(project, name, monkeypatch):
     monkeypatch.setenv('MPLBACKEND', 'agg')
     dirs = folders(project)
     secs = run_all(project / 'nbs' / name, project / 'nbs', timeout=LIMIT_S * 2)
-    print(f"{name}: Run All {secs:.1f} s")
     status = git(project, 'status', '--porcelain', '--untracked-files=all', '--ignored=matching')
     status = '\n'.join(l for l in status.splitlines() if '__pycache__' not in l and '.pytest_cache' not in l)
     assert not status, f"{name}: Run All left files behind:\n{status}"

@@ -147,7 +147,8 @@ def add_train_controller(sub):
 # %% ../nbs/90_cli.ipynb #e2178aa1
 def cmd_evaluate(args) -> dict:
     "Score an agent over full episodes; the JSON line has env, episodes, mean, std and seed."
-    return stage_evaluate(args.agent or assets_dir(), args.env, args.episodes, args.seed, n_workers(args), args.dream, args.tau, args.death, args.name)
+    return stage_evaluate(args.agent or assets_dir(), args.env, args.episodes, args.seed, n_workers(args), args.dream, args.tau, args.death, args.name,
+                          progress=not args.quiet)
 
 # %% ../nbs/90_cli.ipynb #f5a76b19
 def add_evaluate(sub):
@@ -163,6 +164,7 @@ def add_evaluate(sub):
     p.add_argument('--tau', type=float, default=1.15, help='dream temperature (default: 1.15)')
     death_flag(p)
     p.add_argument('--workers', type=int, default=max(1, min(2, os.cpu_count() or 1)), help='worker processes (default: 2)')
+    p.add_argument('--quiet', action='store_true', help='no progress bar')
     p.set_defaults(func=cmd_evaluate)
 
 # %% ../nbs/90_cli.ipynb #e23d4b0b

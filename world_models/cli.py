@@ -23,6 +23,7 @@ from .dream import DEATH_RULES
 from .vae import assets_dir
 from .pipeline import run_experiment, stage_collect, stage_controller, stage_evaluate, stage_mdnrnn, stage_vae
 from .doom import PAPER_TEMPERATURES, sweep_temperatures
+from . import __version__
 from .carracing import PAPER_ABLATIONS, run_ablations
 
 # %% ../nbs/90_cli.ipynb #2eb29080
@@ -35,7 +36,7 @@ def common_flags(env:bool=True, # include --env (`run` takes the game as its arg
     p.add_argument('--out', type=Path, default=None, help='run folder (default: runs/ENV-PRESET)')
     p.add_argument('--seed', type=int, default=0, help='seed of the run (default: 0)')
     p.add_argument('--workers', type=int, default=None,
-                   help="worker processes (default: 2, or 1 on a 1-core machine; with --ray-address, the cluster's CPUs)")
+                   help="worker processes (default: 2, or 1 on a 1-core machine)")
     return p
 
 def n_workers(args) -> int:
@@ -50,7 +51,8 @@ def death_flag(p:argparse.ArgumentParser):
 def backend_flags(p:argparse.ArgumentParser):
     "--backend and --ray-address: where rollouts run."
     p.add_argument('--backend', choices=BACKENDS, default='local', help='where rollouts run: this process, a local process pool, or Ray (default: local)')
-    p.add_argument('--ray-address', default=None, help="with --backend ray: the cluster to join, e.g. HEAD_IP:6379 (default: start Ray on this machine)")
+    p.add_argument('--ray-address', default=None, help="with --backend ray: the cluster to join, e.g. HEAD_IP:6379 (default: start Ray on this machine); "
+                   "--workers then defaults to the cluster's CPUs")
 
 def name_flag(p:argparse.ArgumentParser):
     "--name: the controller's sub-folder of the run."
@@ -217,6 +219,7 @@ def add_ablations(sub):
     p.add_argument('--episodes', type=int, default=100, help='evaluation tracks per controller (default: 100)')
     p.add_argument('--shipped', action='store_true', help='use the V, M and z0 shipped in assets/ instead of the run folder\'s')
     p.add_argument('--controllers', nargs='+', choices=list(PAPER_ABLATIONS), default=None, help='only these shapes (default: all three)')
+    p.set_defaults(env='carracing')  # the paper's ablation is CarRacing's: --env defaults to it here
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.set_defaults(func=cmd_ablations)
 
@@ -224,6 +227,7 @@ def add_ablations(sub):
 def build_parser() -> argparse.ArgumentParser:
     "The `world-models` parser with every subcommand."
     p = argparse.ArgumentParser(prog='world-models', description="Ha & Schmidhuber's World Models, rebuilt: each stage of the pipeline.")
+    p.add_argument('--version', action='version', version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
     add_collect(sub); add_train_vae(sub); add_train_mdnrnn(sub); add_train_controller(sub); add_evaluate(sub); add_run(sub)
     add_temperatures(sub); add_ablations(sub)

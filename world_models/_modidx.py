@@ -357,5 +357,5 @@ d = { 'settings': { 'branch': 'main',
                                                                                       'world_models/widgets.py'),
                                       'world_models.widgets.save_gif': ('widgets.html#save_gif', 'world_models/widgets.py'),
                                       'world_models.widgets.side_by_side': ('widgets.html#side_by_side', 'world_models/widgets.py'),
-                                      'world_models.widgets.traversal_frames': ( 'widgets.html#traversal_frames',
-                                                                                 'world_models/widgets.py')}}}
+                                      'world_models.widgets.traversal_frames': ('widgets.html#traversal_frames', 'world_models/widgets.py'),
+                                      'world_models.widgets.widget_bundle': ('widgets.html#widget_bundle', 'world_models/widgets.py')}}}

@@ -31,10 +31,9 @@ def project(tmp_path_factory):
 
 def run_all(nb_path:Path, cwd:Path, timeout:int) -> float:
     "Execute every cell of the notebook at `nb_path` in a fresh kernel started in `cwd`; returns the seconds it took."
-    import nbformat
+    import nbformat, psutil
     from nbclient import NotebookClient
     nb = nbformat.read(nb_path, as_version=4)  # executed in memory: the notebook file is never written
-    import psutil
     client = NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(cwd)}})
     kids = []
     with client.setup_kernel():
@@ -63,7 +62,6 @@ def folders(root:Path) -> set:
 @pytest.mark.parametrize('name', NBS)
 def test_run_all(project, name, monkeypatch):
     monkeypatch.setenv('PYTHONPATH', str(project))  # the kernel imports the copy's package and finds its assets
-    monkeypatch.setenv('MPLBACKEND', 'agg')
     dirs = folders(project)
     secs = run_all(project / 'nbs' / name, project / 'nbs', timeout=LIMIT_S * 2)
     status = git(project, 'status', '--porcelain', '--untracked-files=all', '--ignored=matching')

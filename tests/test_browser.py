@@ -53,6 +53,15 @@ def test_play_button_advances_frames(browser, tmp_path):
     assert page.locator('img').get_attribute('src') != first
     assert page.locator('button').text_content() == 'pause' and not errors
 
+def test_static_players_show_a_frame_without_script(browser, tmp_path):
+    "Before (or without) its script, a player shows its first frame, and a traversal opens on a latent dimension."
+    torch.manual_seed(0); frame = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    f = tmp_path / 'page.html'
+    f.write_text(f"<!doctype html><html><body>{latent_traversal_html(ConvVAE(32), frame, dims=[5, 1])}</body></html>")
+    page = browser.new_context(java_script_enabled=False).new_page(); page.goto(f.as_uri())
+    assert page.locator('img').evaluate('e => e.complete && e.naturalWidth') == 64
+    assert page.locator('select').input_value() == 'z[5]' and page.locator('.wm-label').text_content() == '+0.0'
+
 def saved_players(nb):
     "HTML outputs with a static player in a notebook's saved outputs."
     cells = json.loads(nb.read_text())['cells']

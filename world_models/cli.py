@@ -13,7 +13,8 @@ from pathlib import Path
 __all__ = ['common_flags', 'n_workers', 'death_flag', 'backend_flags', 'name_flag', 'training_flags', 'run_dir', 'cmd_collect',
            'add_collect', 'cmd_train_vae', 'add_train_vae', 'cmd_train_mdnrnn', 'add_train_mdnrnn',
            'cmd_train_controller', 'add_train_controller', 'cmd_evaluate', 'add_evaluate', 'cmd_run', 'add_run',
-           'cmd_temperatures', 'add_temperatures', 'cmd_ablations', 'add_ablations', 'build_parser', 'main']
+           'cmd_temperatures', 'add_temperatures', 'cmd_ablations', 'add_ablations', 'cmd_dream_page', 'add_dream_page',
+           'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #49243334
 from .data import ENV_IDS, PRESETS, POLICIES, RolloutError
@@ -218,13 +219,29 @@ def add_ablations(sub):
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.set_defaults(func=cmd_ablations)
 
+# %% ../nbs/90_cli.ipynb #c3f9a8e1
+def cmd_dream_page(args) -> dict:
+    "Write the dream page of `args.env` from the weights in `args.assets` into `args.out`."
+    from world_models.webdream import write_dream_page  # only this command needs it
+    out = write_dream_page(args.env, args.out or Path('nbs') / 'play' / args.env, args.assets)
+    return dict(command='dream-page', env=args.env, out=str(out), bytes=sum(f.stat().st_size for f in out.iterdir()))
+
+def add_dream_page(sub):
+    "Register the `dream-page` subcommand."
+    p = sub.add_parser('dream-page', help="write the page that plays M's dream in a browser",
+                       description="Export M, V's decoder and C from the shipped weights into a self-contained web page.")
+    p.add_argument('--env', choices=sorted(ENV_IDS), default='doom', help='which game (default: doom)')
+    p.add_argument('--out', type=Path, default=None, help='page folder (default: nbs/play/ENV, the docs site\'s copy)')
+    p.add_argument('--assets', type=Path, default=None, help='folder with the weights (default: the shipped assets/)')
+    p.set_defaults(func=cmd_dream_page)
+
 # %% ../nbs/90_cli.ipynb #bd1f0203
 def build_parser() -> argparse.ArgumentParser:
     "The `world-models` parser with every subcommand."
     p = argparse.ArgumentParser(prog='world-models', description="Ha & Schmidhuber's World Models, rebuilt: each stage of the pipeline.")
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
     add_collect(sub); add_train_vae(sub); add_train_mdnrnn(sub); add_train_controller(sub); add_evaluate(sub); add_run(sub)
-    add_temperatures(sub); add_ablations(sub)
+    add_temperatures(sub); add_ablations(sub); add_dream_page(sub)
     return p
 
 def main(argv=None) -> int:

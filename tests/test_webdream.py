@@ -1,4 +1,4 @@
-"The dream pages: their JavaScript against the PyTorch modules (via Node), and the pages themselves in headless Chromium."
+"The dream pages: their JavaScript against the PyTorch modules (via Node), and the pages in headless Chromium."
 import functools, http.server, json, os, shutil, subprocess, threading
 from pathlib import Path
 import numpy as np, pytest, torch
@@ -39,17 +39,19 @@ def reference(env, tau=1.15, seed=0):
     h, c = 0.5 * torch.randn(1, H, generator=g).tanh(), torch.randn(1, H, generator=g)  # a state in mid-episode
     p, (h2, c2) = mdn.step(z, a, torch.ones(1), (h, c))
     g.manual_seed(seed + 1); u, eps = torch.rand(p['log_pi'].shape, generator=g), torch.randn(1, Z, generator=g)
-    z2 = sample_mdn(p['log_pi'], p['mu'], p['log_sigma'], tau, torch.Generator().manual_seed(seed + 1))  # the same draws
+    z2 = sample_mdn(p['log_pi'], p['mu'], p['log_sigma'], tau, torch.Generator().manual_seed(seed + 1))  # same draws
     inp = dict(z=z[0].tolist(), a=a[0].tolist(), h=h[0].tolist(), c=c[0].tolist(), tau=tau, K=mdn.n_mix,
                u=u.flatten().tolist(), eps=eps.flatten().tolist(), log_pi=p['log_pi'].flatten().tolist(),
                mu=p['mu'].flatten().tolist(), log_sigma=p['log_sigma'].flatten().tolist())
     ref = dict(h=h2[0].numpy(), c=c2[0].numpy(), log_pi=p['log_pi'].flatten().numpy(), z=z2[0].numpy(),
-               frame=vae.decode(z2)[0].permute(1, 2, 0).numpy(), action=ACTION_MAPS[env](ctrl(controller_input(z, h, c, ctrl.cfg.inputs)))[0].numpy(),
+               frame=vae.decode(z2)[0].permute(1, 2, 0).numpy(),
+               action=ACTION_MAPS[env](ctrl(controller_input(z, h, c, ctrl.cfg.inputs)))[0].numpy(),
                done=p['done_logit'].item() if mdn.predict_done else None)
     return inp, ref
 
 STEP_JS = """(WM, m, inp) => {  // one step of the page's code on the test's inputs
-  const f = a => Float32Array.from(a), s = WM.mStep(m, f(inp.z), f(inp.a), 1, f(inp.h), f(inp.c)), p = WM.mixture(m, s.out);
+  const f = a => Float32Array.from(a), s = WM.mStep(m, f(inp.z), f(inp.a), 1, f(inp.h), f(inp.c));
+  const p = WM.mixture(m, s.out);
   const z = WM.sampleMixture(p.logPi, p.mu, p.logSigma, inp.K, inp.tau, inp.u, inp.eps);
   const alone = WM.sampleMixture(f(inp.log_pi), f(inp.mu), f(inp.log_sigma), inp.K, inp.tau, inp.u, inp.eps);
   return {wasm: m.wasm, h: Array.from(s.h), c: Array.from(s.c), log_pi: Array.from(p.logPi), z: Array.from(z),
@@ -81,10 +83,11 @@ def test_committed_page_matches_the_shipped_weights(env, tmp_path):
 @pytest.mark.parametrize('env', ENVS)
 def test_javascript_step_matches_pytorch_in_node(env, tmp_path):
     "M's step, the mixture, sampling at tau with the same draws, the decoder and C: WebAssembly and plain JS kernels."
-    require(NODE, "Node.js not found: the JavaScript parity tests need it (apt-get install -y nodejs)")
+    if not NODE: pytest.skip("Node.js not found (apt-get install -y nodejs); the Chromium test below checks the same")
     inp, ref = reference(env)
     (tmp_path / 'dream.js').write_text(dream_js()); (tmp_path / 'in.json').write_text(json.dumps(inp))
-    script = (f"const WM = require('./dream.js'), fs = require('fs'), b = fs.readFileSync('{PLAY / env / 'model.bin'}');\n"
+    script = (f"const WM = require('./dream.js'), fs = require('fs');\n"
+              f"const b = fs.readFileSync('{PLAY / env / 'model.bin'}');\n"
               f"const inp = JSON.parse(fs.readFileSync('in.json')), step = {STEP_JS};\n"
               "console.log(JSON.stringify([true, false].map(w => step(WM, WM.load(b.buffer.slice(b.byteOffset, "
               "b.byteOffset + b.length), w), inp))));")
@@ -121,7 +124,10 @@ def open_dream(browser, server, env):
     page, errors, outside = browser.new_page(), [], []
     page.on('console', lambda m: errors.append(m.text) if m.type == 'error' else None)
     page.on('pageerror', lambda e: errors.append(str(e)))
-    page.route('**/*', lambda r: r.continue_() if r.request.url.startswith(server) else (outside.append(r.request.url), r.abort()))
+    def route(r):
+        if r.request.url.startswith(server): return r.continue_()
+        outside.append(r.request.url); r.abort()
+    page.route('**/*', route)
     page.goto(server + f'{env}/index.html')
     assert page.evaluate('wmPage.ready') is True  # the WebAssembly kernel is in use
     page.click('#pause'); page.click('#screen')  # the tests step it themselves; focus off the inputs
@@ -129,11 +135,12 @@ def open_dream(browser, server, env):
 
 def restart_at(page, seed):
     "Restart the dream with `seed` (as typing it in the seed box does)."
-    page.evaluate("s => { const e = document.getElementById('seed'); e.value = s; e.dispatchEvent(new Event('change')); }", seed)
+    page.evaluate("s => { const e = document.getElementById('seed'); e.value = s; "
+                  "e.dispatchEvent(new Event('change')); }", seed)
 
 def pixels(page):
-    return np.array(page.evaluate("Array.from(document.getElementById('screen').getContext('2d').getImageData(0, 0, 64, 64).data)"),
-                    np.uint8).reshape(64, 64, 4)[..., :3]
+    js = "Array.from(document.getElementById('screen').getContext('2d').getImageData(0, 0, 64, 64).data)"
+    return np.array(page.evaluate(js), np.uint8).reshape(64, 64, 4)[..., :3]
 
 def ticks(page, n, key=None):
     "Step the paused dream n times, holding `key` (a real key press) if given; the frame after the last step."
@@ -175,7 +182,8 @@ def test_temperature_controls_how_far_dreams_from_one_start_differ(browser, serv
     def spread(tau):
         page.locator('#tau').fill(str(tau)); page.uncheck('#same'); restart_at(page, 20); page.check('#same')
         frames = [ticks(page, 30)]
-        for _ in range(3): page.click('#restart'); page.click('#screen'); frames.append(ticks(page, 30))  # new seed, same start
+        for _ in range(3):  # new seed, same start
+            page.click('#restart'); page.click('#screen'); frames.append(ticks(page, 30))
         return np.mean([np.abs(a.astype(int) - b).mean() for a, b in zip(frames, frames[1:])])
     cold, hot = spread(0.1), spread(1.5)
     assert cold < 1.0, f"tau 0.1: dreams from one start differ by {cold:.2f} grey levels"
@@ -188,4 +196,15 @@ def test_page_sampling_and_step_match_python(browser, server, env):
     page, errors, _ = open_dream(browser, server, env)
     inp, ref = reference(env, tau=0.7, seed=5)
     got = page.evaluate(f"inp => ({STEP_JS})(WM, wmPage.model, inp)", inp)
-    check_step(got, ref, env); assert not errors
+    check_step(got, ref, env)
+    page.evaluate("wmPage.model.k = WM.kernelJS(new Float32Array(wmPage.model.t.x.buffer))")  # the fallback loops
+    check_step(page.evaluate(f"inp => ({STEP_JS})(WM, wmPage.model, inp)", inp), ref, env)
+    assert not errors
+
+def test_cli_writes_a_page(tmp_path, capsys):
+    from world_models.cli import main
+    assert main(['dream-page', '--env', 'carracing', '--out', str(tmp_path / 'car')]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res['command'] == 'dream-page' and res['bytes'] == sum(f.stat().st_size for f in (tmp_path / 'car').iterdir())
+    assert main(['dream-page', '--env', 'doom', '--out', str(tmp_path / 'x'), '--assets', str(tmp_path)]) == 2  # no weights
+    assert 'mdnrnn_doom.safetensors' in capsys.readouterr().err

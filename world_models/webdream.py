@@ -422,12 +422,13 @@ PAGES = {  # what differs between the two dream pages
     'doom': dict(title="Play inside Doom's dream", tau=1.15, max_steps=2100,
                  keys=_keys(left=['ArrowLeft', 'a', 'A'], right=['ArrowRight', 'd', 'D']),
                  buttons=[('left', '◀ left'), ('right', 'right ▶')],
-                 help=f'{_ARROWS} (or A, D) move; P autopilot, R restart, space pause.'),
+                 help=f'Click the picture, then {_ARROWS} (or A, D) move; P autopilot, R restart, space pause.'),
     'carracing': dict(title="Drive inside CarRacing's dream", tau=1.0, max_steps=1000,
                       keys=_keys(left=['ArrowLeft', 'a', 'A'], right=['ArrowRight', 'd', 'D'],
                                  gas=['ArrowUp', 'w', 'W'], brake=['ArrowDown', 's', 'S']),
                       buttons=[('left', '◀'), ('gas', '▲ gas'), ('brake', '▼ brake'), ('right', '▶')],
-                      help=f'{_ARROWS} steer, <span class="k">↑</span> gas, <span class="k">↓</span> brake (or WASD); '
+                      help=f'Click the picture, then {_ARROWS} steer, <span class="k">↑</span> gas, <span class="k">↓</span> brake '
+                           '(or WASD); '
                            'P autopilot, R restart, space pause.')}
 
 # %% ../nbs/15_webdream.ipynb #b69567a9

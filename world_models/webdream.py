@@ -36,7 +36,7 @@ def dream_tensors(mdn:MDNRNN, # M (with its death head for Doom)
     "The page's arrays, in the order its loops read them: name -> float16 / float32 / uint32 array."
     if ctrl.cfg.hidden: raise ValueError("dream page: only the paper's linear C runs in the page (hidden=0)")
     W, Wh, bh = mdn.step_weights()  # [W_ih W_hh]^T (in+1+H, 4H), the head's W^T (H, O) and bias (O,)
-    pad = -Wh.shape[1] % 4  # the kernel moves 4 floats at a time
+    pad = -Wh.shape[1] % 8  # the kernel moves 8 floats a turn
     t = {'m.W': _f16(W), 'm.Wh': _f16(F.pad(Wh, (0, pad))), 'm.bh': _f32(F.pad(bh, (0, pad)))}
     t.update(decoder_tensors(vae))
     t['c.W'] = _f32(ctrl.fc.weight)
@@ -97,19 +97,20 @@ def _leb(n:int, signed:bool=False) -> bytes:
 
 # %% ../nbs/15_webdream.ipynb #add755cb
 def kernel_wasm() -> bytes:
-    "WebAssembly module exporting k(x, n, w, y, rows, len, ys): y rows += x[i] * W blocks, 4 floats at a time."
+    "WebAssembly module exporting k(x, n, w, y, rows, len, ys): y rows += x[i] * W blocks, 8 floats at a time."
     X, N, W, Y, ROWS, LEN, YS, I, R, K, WP, YP, LENB, YSB, V, F = range(16)  # 7 parameters, then locals
     get, put, tee = (lambda i: b'\x20' + _leb(i)), (lambda i: b'\x21' + _leb(i)), (lambda i: b'\x22' + _leb(i))
     c, add, mul, shl, lt = (lambda v: b'\x41' + _leb(v, True)), b'\x6a', b'\x6c', b'\x74', b'\x48'
-    simd = lambda op, mem=False: b'\xfd' + _leb(op) + (b'\x00\x00' if mem else b'')  # v128 op (memarg: align 1, offset 0)
+    simd = lambda op, off=None: b'\xfd' + _leb(op) + (b'\x00' + _leb(off) if off is not None else b'')  # memarg: offset
     loop, end = b'\x03\x40', b'\x0b'
+    def fma(o): return b''.join([get(YP), get(K), add, get(YP), get(K), add, simd(0, o), get(V), get(WP), get(K), add,
+                                 simd(0, o), simd(0xe6), simd(0xe4), simd(0x0b, o)])  # y[k+o : +4] += v * w[k+o : +4]
     code = b''.join([get(LEN), c(2), shl, put(LENB), get(YS), c(2), shl, put(YSB), c(0), put(I),
         b'\x02\x40', loop, get(I), get(N), b'\x4e\x0d\x01',  # for i < n (else leave the block)
         get(X), get(I), c(2), shl, add, b'\x2a\x02\x00', tee(F), b'\x43' + bytes(4), b'\x5c\x04\x40',  # if x[i] != 0
         get(F), simd(0x13), put(V), get(W), get(I), get(ROWS), mul, get(LENB), mul, add, put(WP),  # v = splat(x[i])
-        get(Y), put(YP), c(0), put(R), loop, c(0), put(K), loop,  # for each row, for k < len: y[k:k+4] += v * w[k:k+4]
-        get(YP), get(K), add, get(YP), get(K), add, simd(0, True), get(V), get(WP), get(K), add, simd(0, True),
-        simd(0xe6), simd(0xe4), simd(0x0b, True), get(K), c(16), add, tee(K), get(LENB), lt, b'\x0d\x00', end,
+        get(Y), put(YP), c(0), put(R), loop, c(0), put(K), loop,  # for each row, for k < len, 8 floats (32 bytes) a turn
+        fma(0), fma(16), get(K), c(32), add, tee(K), get(LENB), lt, b'\x0d\x00', end,
         get(WP), get(LENB), add, put(WP), get(YP), get(YSB), add, put(YP),
         get(R), c(1), add, tee(R), get(ROWS), lt, b'\x0d\x00', end,
         end, get(I), c(1), add, put(I), b'\x0c\x00', end, end, end])
@@ -150,7 +151,7 @@ function load(buf, useWasm = true) {  // model.bin: uint32 header length, JSON h
   const cfg = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, n))), c = cfg.config, H = c.hidden_dim;
   const I = c.z_dim + c.action_dim + (c.predict_done ? 1 : 0) + 1 + H;  // M's input [z, a, (restart,) 1, h]
   const O = 3 * c.n_mix * c.z_dim + (c.predict_done ? 1 : 0);  // head outputs
-  const Op = (O + 3) & ~3, sizes = {x: I, g: 4 * H, out: Op,  // work buffers
+  const Op = (O + 7) & ~7, sizes = {x: I, g: 4 * H, out: Op,  // work buffers
                                     x1: 3200, x2: 13 * 13 * 64, x3: 30 * 30 * 32, y: 64 * 64 * 4};
   const shapes = Object.entries(cfg.tensors), t = {}, off = {};
   let total = 0;
@@ -168,7 +169,7 @@ function load(buf, useWasm = true) {  // model.bin: uint32 header length, JSON h
   }
   for (const [name, len] of Object.entries(sizes)) t[name] = heap.subarray(off[name], off[name] + len);
   let k = kernelJS(heap), wasm = false;
-  if (useWasm) try {  // 228 bytes of WebAssembly SIMD (see the chapter); the same loops, four floats at a time
+  if (useWasm) try {  // 263 bytes of WebAssembly SIMD (see the chapter): the same loops, 8 floats a turn
     const bin = Uint8Array.from(atob(KERNEL), ch => ch.charCodeAt(0));
     const f = new WebAssembly.Instance(new WebAssembly.Module(bin), {e: {m: mem}}).exports.k;
     k = (x, n, w, y, rows, len, ys) => f(4 * x, n, 4 * w, 4 * y, rows, len, ys); wasm = true;

@@ -118,7 +118,8 @@ def cmd_train_controller(args) -> dict:
                            tau=args.tau, death=args.death, shipped=args.shipped, backend=args.backend, address=args.ray_address,
                            name=args.name, controller=args.controller, init=args.init, generations=args.generations,
                            optimizer=args.optimizer, popsize=args.popsize, rollouts=args.rollouts, sigma0=args.sigma0,
-                           worlds=args.worlds, judge=args.judge)
+                           worlds=args.worlds, judge=args.judge, patience=args.patience, eval_every=args.eval_every,
+                           eval_rollouts=args.eval_rollouts)
     return dict(command='train-controller', env=args.env, preset=args.preset, out=str(run_dir(args) / args.name), **res)
 
 # %% ../nbs/90_cli.ipynb #9db865d8
@@ -139,6 +140,10 @@ def add_train_controller(sub):
     p.add_argument('--controller', choices=sorted(CONTROLLERS), default=None, help="C's shape (default: the game's; carracing-v and carracing-vh are the paper's ablations)")
     p.add_argument('--init', type=Path, default=None, help="start CMA-ES's mean at this controller's weights (.safetensors of the same shape; default: zeros)")
     p.add_argument('--sigma0', type=float, default=None, help="initial step size (default: the preset's; paper 0.1)")
+    p.add_argument('--patience', type=int, default=None,
+                   help="real-game training: end an episode after this many steps without reward (default: the preset's)")
+    p.add_argument('--eval-every', type=int, default=None, help="judge the mean every this many generations (default: the preset's; paper 25)")
+    p.add_argument('--eval-rollouts', type=int, default=None, help="episodes that judge the mean (default: the preset's; paper 1024)")
     name_flag(p)
     backend_flags(p)
     p.add_argument('--quiet', action='store_true', help='no progress bar')

@@ -111,8 +111,9 @@ def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=
     cfg = es_preset(env, preset, **overrides); be = make_backend(backend, workers, address)
     try:
         if in_dream: fit = ev = DreamFitness(spec, be, tau, death=death, worlds=worlds, judge=judge)
-        else:  # the pixel-identical fast renderer; training episodes may be cut short, the mean's evaluations are full
-            fit, ev = RealFitness(spec, be, patience=cfg.patience, fast=True), RealFitness(spec, be, fast=True)
+        else:  # train on the agent-view renderer, cut short by patience; judge the mean on full games, pixel-identical
+            fit = RealFitness(spec, be, patience=cfg.patience, renderer='agent', slots=16)
+            ev = RealFitness(spec, be, renderer='exact')
         save_json(out / 'agent.json', dict(asdict(spec), in_dream=in_dream, tau=tau if in_dream else None, death=death if in_dream else None,
                                            **({'worlds': [str(w) for w in worlds], 'judge': judge} if worlds else {})))
         res = train_controller(fit, spec.controller, out, cfg, seed=seed, progress=progress, eval_fitness=ev,

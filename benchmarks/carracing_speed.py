@@ -4,13 +4,15 @@ loops on 2 worker processes (V, M and C batched over the games a worker runs): t
 8 games per worker) against the training loop ('agent' renderer, 16 games per worker). Ratios are to today's loop.
 The shipped V, M and C.
 
-Usage: python benchmarks/carracing_speed.py [--steps 300] [--episodes 32]
+Usage: python benchmarks/carracing_speed.py [--steps 300] [--episodes 32] [--json assets/carracing_results.json]
+(--json: also store the figures under the file's "benchmark" key, which the CarRacing chapter reads.)
 """
-import argparse, time
+import argparse, json, sys, time
+from pathlib import Path
 import numpy as np, torch
 from gymnasium.envs.box2d.car_racing import CarRacing
 from world_models.agent import AgentSpec, LocalBackend, RealFitness, agent_parts
-from world_models.data import make_env
+from world_models.data import make_env, save_json
 from world_models.evolve import load_controller
 from world_models.vae import assets_dir
 
@@ -37,6 +39,7 @@ def loop_steps_s(spec, x, episodes:int, steps:int, renderer:str, slots:int) -> f
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--steps', type=int, default=300); ap.add_argument('--episodes', type=int, default=32)
+    ap.add_argument('--json', type=Path, default=None, help='a results file whose "benchmark" entry gets the figures')
     a = ap.parse_args(); torch.set_num_threads(1)
     p = agent_parts(assets_dir(), 'carracing'); spec = AgentSpec('carracing', p['vae'], p['mdnrnn'], p['z0'])
     x = load_controller(p['controller']).get_flat()  # the shipped C: it stays on the road, so no game ends early
@@ -48,3 +51,11 @@ if __name__ == '__main__':
     print(f"today's loop (2 workers, 'exact' renderer, 8 games each): {today:.0f} agent steps/s = 1.00x")
     for k, s in env_s.items(): print(f"environment alone, {k}: {s:.0f} steps/s = {s / today:.2f}x")
     print(f"training loop (2 workers, 'agent' renderer, 16 games each): {train:.0f} agent steps/s = {train / today:.2f}x")
+    if a.json:
+        res = json.loads(a.json.read_text()) if a.json.exists() else {}
+        res['benchmark'] = dict(command='python ' + ' '.join(sys.argv), steps=a.steps, episodes=a.episodes,
+                                today_loop_steps_s=round(today), training_loop_steps_s=round(train),
+                                training_loop_ratio=round(train / today, 2),
+                                env_steps_s={k: round(v) for k, v in env_s.items()},
+                                env_ratio={k: round(v / today, 2) for k, v in env_s.items()})
+        save_json(a.json, res)

@@ -16,7 +16,7 @@ __all__ = ['common_flags', 'n_workers', 'death_flag', 'backend_flags', 'name_fla
            'cmd_temperatures', 'add_temperatures', 'cmd_ablations', 'add_ablations', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #49243334
-from .data import ENV_IDS, PRESETS, POLICIES, RolloutError
+from .data import ENV_IDS, PRESETS, POLICIES, RENDERERS, RolloutError
 from .agent import BACKENDS, JUDGES
 from .controller import CONTROLLERS
 from .dream import DEATH_RULES
@@ -152,7 +152,8 @@ def add_train_controller(sub):
 # %% ../nbs/90_cli.ipynb #e2178aa1
 def cmd_evaluate(args) -> dict:
     "Score an agent over full episodes; the JSON line has env, episodes, mean, std and seed."
-    return stage_evaluate(args.agent or assets_dir(), args.env, args.episodes, args.seed, n_workers(args), args.dream, args.tau, args.death, args.name)
+    return stage_evaluate(args.agent or assets_dir(), args.env, args.episodes, args.seed, n_workers(args), args.dream, args.tau, args.death, args.name,
+                          renderer=args.renderer)
 
 # %% ../nbs/90_cli.ipynb #f5a76b19
 def add_evaluate(sub):
@@ -164,6 +165,8 @@ def add_evaluate(sub):
     p.add_argument('--episodes', type=int, default=100, help='episodes (default: 100)')
     p.add_argument('--seed', type=int, default=0, help='seeds the episodes (default: 0)')
     p.add_argument('--dream', action='store_true', help="play in M's dream instead of the real game (Doom)")
+    p.add_argument('--renderer', choices=RENDERERS, default='gym',
+                   help="CarRacing: 'gym' (unmodified, every reported score) or the training renderers, to compare (default: gym)")
     name_flag(p)
     p.add_argument('--tau', type=float, default=1.15, help='dream temperature (default: 1.15)')
     death_flag(p)

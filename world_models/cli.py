@@ -17,7 +17,7 @@ __all__ = ['common_flags', 'n_workers', 'death_flag', 'backend_flags', 'name_fla
            'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #49243334
-from .data import ENV_IDS, PRESETS, POLICIES, RolloutError
+from .data import ENV_IDS, PRESETS, POLICIES, RENDERERS, RolloutError
 from .agent import BACKENDS, JUDGES
 from .controller import CONTROLLERS
 from .dream import DEATH_RULES
@@ -119,7 +119,8 @@ def cmd_train_controller(args) -> dict:
                            tau=args.tau, death=args.death, shipped=args.shipped, backend=args.backend, address=args.ray_address,
                            name=args.name, controller=args.controller, init=args.init, generations=args.generations,
                            optimizer=args.optimizer, popsize=args.popsize, rollouts=args.rollouts, sigma0=args.sigma0,
-                           worlds=args.worlds, judge=args.judge)
+                           worlds=args.worlds, judge=args.judge, patience=args.patience, eval_every=args.eval_every,
+                           eval_rollouts=args.eval_rollouts)
     return dict(command='train-controller', env=args.env, preset=args.preset, out=str(run_dir(args) / args.name), **res)
 
 # %% ../nbs/90_cli.ipynb #9db865d8
@@ -140,6 +141,10 @@ def add_train_controller(sub):
     p.add_argument('--controller', choices=sorted(CONTROLLERS), default=None, help="C's shape (default: the game's; carracing-v and carracing-vh are the paper's ablations)")
     p.add_argument('--init', type=Path, default=None, help="start CMA-ES's mean at this controller's weights (.safetensors of the same shape; default: zeros)")
     p.add_argument('--sigma0', type=float, default=None, help="initial step size (default: the preset's; paper 0.1)")
+    p.add_argument('--patience', type=int, default=None,
+                   help="real-game training: end an episode after this many steps without reward (default: the preset's)")
+    p.add_argument('--eval-every', type=int, default=None, help="judge the mean every this many generations (default: the preset's; paper 25)")
+    p.add_argument('--eval-rollouts', type=int, default=None, help="episodes that judge the mean (default: the preset's; paper 1024)")
     name_flag(p)
     backend_flags(p)
     p.add_argument('--quiet', action='store_true', help='no progress bar')
@@ -148,7 +153,8 @@ def add_train_controller(sub):
 # %% ../nbs/90_cli.ipynb #e2178aa1
 def cmd_evaluate(args) -> dict:
     "Score an agent over full episodes; the JSON line has env, episodes, mean, std and seed."
-    return stage_evaluate(args.agent or assets_dir(), args.env, args.episodes, args.seed, n_workers(args), args.dream, args.tau, args.death, args.name)
+    return stage_evaluate(args.agent or assets_dir(), args.env, args.episodes, args.seed, n_workers(args), args.dream, args.tau, args.death, args.name,
+                          renderer=args.renderer)
 
 # %% ../nbs/90_cli.ipynb #f5a76b19
 def add_evaluate(sub):
@@ -160,6 +166,8 @@ def add_evaluate(sub):
     p.add_argument('--episodes', type=int, default=100, help='episodes (default: 100)')
     p.add_argument('--seed', type=int, default=0, help='seeds the episodes (default: 0)')
     p.add_argument('--dream', action='store_true', help="play in M's dream instead of the real game (Doom)")
+    p.add_argument('--renderer', choices=RENDERERS, default='gym',
+                   help="CarRacing: 'gym' (unmodified, every reported score) or the training renderers, to compare (default: gym)")
     name_flag(p)
     p.add_argument('--tau', type=float, default=1.15, help='dream temperature (default: 1.15)')
     death_flag(p)

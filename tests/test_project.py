@@ -6,7 +6,7 @@ try: import tomllib  # Python >= 3.11
 except ModuleNotFoundError: import tomli as tomllib  # Python 3.10: the dev extra installs tomli
 
 ROOT = Path(__file__).resolve().parents[1]
-NBS = sorted(p.name for p in (ROOT / 'nbs').glob('[0-9][0-9]_*.ipynb'))
+NBS = sorted(p.name for p in (ROOT / 'nbs').glob('[0-9][0-9]*_*.ipynb'))
 
 def shell_blocks(text): return re.findall(r"```sh\n(.*?)```", text, re.S)
 

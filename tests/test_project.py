@@ -47,3 +47,10 @@ def test_export_leaves_the_package_unchanged(tmp_path):
         assert (tmp_path / 'world_models' / p.name).read_text() == p.read_text(), f"{p.name} differs from its notebook"
     assert sorted(q.name for q in (tmp_path / 'world_models').glob('*.py')) == sorted(q.name for q in (ROOT / 'world_models').glob('*.py'))
     assert (tmp_path / 'pyproject.toml').read_text() == (ROOT / 'pyproject.toml').read_text()
+
+def test_no_python_outside_the_package_tests_and_benchmarks():
+    "Training code at any scale lives in the package, tested; no side scripts (issue 23)."
+    r = subprocess.run(['git', 'ls-files', '*.py'], cwd=ROOT, capture_output=True, text=True)
+    if r.returncode: pytest.skip('not a git checkout')
+    stray = [f for f in r.stdout.split() if f.split('/')[0] not in ('world_models', 'tests', 'benchmarks')]
+    assert not stray, f"Python files outside world_models/, tests/ and benchmarks/: {stray}"

@@ -57,10 +57,12 @@ def name_flag(p:argparse.ArgumentParser):
     p.add_argument('--name', default='controller', help="the controller's sub-folder of the run (default: controller)")
 
 def training_flags(p:argparse.ArgumentParser):
-    "The budget flags every trainer takes: --epochs, --max-steps, --quiet."
+    "The flags every trainer takes: --epochs, --max-steps, --quiet, --device, --in-memory."
     p.add_argument('--epochs', type=int, default=None, help="epochs (default: the preset's)")
     p.add_argument('--max-steps', type=int, default=None, help="stop after this many steps (default: the preset's)")
     p.add_argument('--quiet', action='store_true', help='no progress bars')
+    p.add_argument('--device', default='cpu', help="where the model trains: cpu, cuda, cuda:1, ... (default: cpu)")
+    p.add_argument('--in-memory', action='store_true', help='read the data once and keep it in memory (a GPU then never waits for the disk)')
 
 def run_dir(args) -> Path:
     "The run folder: `--out`, or `runs/ENV-PRESET`."
@@ -88,7 +90,8 @@ def add_collect(sub):
 # %% ../nbs/90_cli.ipynb #c8046690
 def cmd_train_vae(args) -> dict:
     "Train V on `run_dir(args)/rollouts` and encode the rollouts into `run_dir(args)/encoded`."
-    res = stage_vae(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, epochs=args.epochs, max_steps=args.max_steps)
+    res = stage_vae(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, args.device, args.in_memory,
+                    epochs=args.epochs, max_steps=args.max_steps)
     return dict(command='train-vae', env=args.env, preset=args.preset, out=str(run_dir(args) / 'vae'), **res)
 
 # %% ../nbs/90_cli.ipynb #3e0c3852
@@ -101,7 +104,8 @@ def add_train_vae(sub):
 # %% ../nbs/90_cli.ipynb #e3421d26
 def cmd_train_mdnrnn(args) -> dict:
     "Train M on `run_dir(args)/encoded`; writes `run_dir(args)/mdnrnn`."
-    res = stage_mdnrnn(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, epochs=args.epochs, max_steps=args.max_steps)
+    res = stage_mdnrnn(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, args.device, args.in_memory,
+                       epochs=args.epochs, max_steps=args.max_steps)
     return dict(command='train-mdnrnn', env=args.env, preset=args.preset, out=str(run_dir(args) / 'mdnrnn'), **res)
 
 # %% ../nbs/90_cli.ipynb #ad7809cc

@@ -47,18 +47,23 @@ def _need(paths:list, what:str, hint:str) -> list:
 
 # %% ../nbs/09_pipeline.ipynb #505eb390
 def stage_vae(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, progress:bool=True,
+              device:str='cpu', # where V trains and encodes ('cuda' on a GPU machine)
+              in_memory:bool=False, # keep every shard's frames in memory after the first read
               **overrides, # fields of `VAETrainConfig` (e.g. epochs, max_steps)
              ) -> dict:
     "Train V on `run/rollouts` and encode every rollout into `run/encoded`."
     run = Path(run)
     shards = _need(sorted((run / 'rollouts').glob('rollout_*.npz')), f"{run / 'rollouts'}: rollout shards", "run `world-models collect` with the same --env/--out first")
-    vae = train_vae(shards, run / 'vae', vae_preset(env, preset, threads=workers, **overrides), seed=seed, progress=progress)
-    encode_rollouts(vae, shards, run / 'encoded', progress=progress)
+    vae = train_vae(shards, run / 'vae', vae_preset(env, preset, threads=workers, **overrides), seed=seed, progress=progress,
+                    device=device, in_memory=in_memory)
+    encode_rollouts(vae, shards, run / 'encoded', progress=progress, device=device)
     rows = list(csv.DictReader((run / 'vae' / 'vae_metrics.csv').open()))[-100:]
     return dict(steps=int(rows[-1]['step']), r_loss=round(float(np.mean([float(r['r_loss']) for r in rows])), 2), encoded=len(shards))
 
 # %% ../nbs/09_pipeline.ipynb #bd14ec2d
 def stage_mdnrnn(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, progress:bool=True,
+                 device:str='cpu', # where M trains ('cuda' for the reference's 100 x 500 batches)
+                 in_memory:bool=False, # keep every series in memory after the first read
                  **overrides, # fields of `MDNTrainConfig`
                 ) -> dict:
     "Train M on `run/encoded` (last 5% of episodes held out), store the dream's first-frame statistics."
@@ -67,7 +72,7 @@ def stage_mdnrnn(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, p
     cfg = mdn_preset(env, preset, threads=workers, **overrides)
     n_val = max(1, len(series) // 20) if len(series) > 1 else 0
     train, val = series[:len(series) - n_val], series[len(series) - n_val:]
-    m = train_mdnrnn(train, run / 'mdnrnn', cfg, seed=seed, progress=progress)
+    m = train_mdnrnn(train, run / 'mdnrnn', cfg, seed=seed, progress=progress, device=device, in_memory=in_memory)
     save_z0(run / 'mdnrnn' / 'z0.npz', initial_z_stats(train))
     res = dict(train_episodes=len(train), validation_episodes=len(val), validation=validation_loss(m, val, cfg.seq_len) if val else None)
     save_json(run / 'mdnrnn' / 'validation.json', res)

@@ -87,3 +87,14 @@ def test_train_controller_in_several_dreams(tmp_path):
     car_m = Path(__file__).parents[1] / 'assets' / 'mdnrnn_carracing.safetensors'
     r = run('train-controller', '--env', 'doom', '--preset', 'smoke', '--in-dream', '--shipped', '--out', str(tmp_path / 'c'), '--worlds', str(car_m), check=False)
     assert r.returncode == 2 and 'mdnrnn_carracing.safetensors is an M for z=32' in r.stderr
+
+def test_train_on_a_device_with_data_in_memory(tmp_path):
+    "--device and --in-memory reach V's and M's trainers, and the weights file records where they trained."
+    from world_models.checkpoint import read_weights
+    out = tmp_path / 'doom'
+    run('collect', '--env', 'doom', '--preset', 'smoke', '--out', str(out), '--workers', '1')
+    for cmd in ('train-vae', 'train-mdnrnn'):
+        res = json.loads(run(cmd, '--env', 'doom', '--preset', 'smoke', '--out', str(out), '--device', 'cpu', '--in-memory', '--quiet').stdout.splitlines()[-1])
+        name = res['out'].rsplit('/', 1)[-1]
+        assert read_weights(out / name / f'{name}.safetensors')[2]['device'] == 'cpu'
+    assert (out / 'mdnrnn' / 'z0.npz').exists() and '--in-memory' in run('train-mdnrnn', '--help').stdout

@@ -75,3 +75,10 @@ def test_saved_outputs_show_no_machine_paths_or_warnings(nb):
             m = MACHINE_PATH.search(text)
             assert not m, f"{nb.name}, cell {i}: a machine path in the output: ...{text[max(0, m.start() - 40):m.end() + 40]}..."
             assert not (o.get('name') == 'stderr' and re.search(r'warn', text, re.I)), f"{nb.name}, cell {i}: a warning box"
+
+def test_no_python_outside_the_package_tests_and_benchmarks():
+    "Training code at any scale lives in the package, tested; no side scripts (issue 23)."
+    r = subprocess.run(['git', 'ls-files', '*.py'], cwd=ROOT, capture_output=True, text=True)
+    if r.returncode: pytest.skip('not a git checkout')
+    stray = [f for f in r.stdout.split() if f.split('/')[0] not in ('world_models', 'tests', 'benchmarks')]
+    assert not stray, f"Python files outside world_models/, tests/ and benchmarks/: {stray}"

@@ -14,7 +14,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['MAX_STEPS', 'BACKENDS', 'JUDGES', 'Agent', 'encode_obs', 'run_episode', 'AgentSpec', 'agent_parts', 'cached',
            'build_agent', 'traced_encoder', 'SerialBackend', 'LocalBackend', 'make_backend', 'Slots', 'play_jobs',
-           'RealFitness', 'dream_scores', 'fast_dtype', 'DreamFitness', 'episode_stats']
+           'RealFitness', 'dream_scores', 'fast_dtype', 'DreamFitness', 'episode_stats', 'dream_actions']
 
 # %% ../nbs/07_agent.ipynb #8e7b055a
 import numpy as np
@@ -343,10 +343,28 @@ def scores(self:DreamFitness, X:np.ndarray, rollouts:int, seed:int) -> np.ndarra
     out = self.backend.map(_dream_task, tasks)
     S = np.stack([np.concatenate(out[w * k:(w + 1) * k]) for w in range(len(worlds))])  # (W, P, r)
     if len(worlds) == 1 or self.judge == 'all': return np.concatenate(S, 1)  # (P, W*r)
-    return S[S.mean(2).argmin(0), np.arange(len(X))]  # (P, r): each candidate's worst world
+    worst = S.mean(2).argmin(0)  # (P,): which world judged each candidate
+    self.worst_counts = getattr(self, 'worst_counts', 0) + np.bincount(worst, minlength=len(worlds))  # the report says which world vetoed
+    return S[worst, np.arange(len(X))]  # (P, r): each candidate's worst world
 
 # %% ../nbs/07_agent.ipynb #f3979416
 def episode_stats(scores:np.ndarray) -> dict:
     "Mean, std, min and max of a set of episode scores."
     s = np.asarray(scores, np.float64)
     return dict(episodes=int(s.size), mean=round(float(s.mean()), 2), std=round(float(s.std()), 2), min=float(s.min()), max=float(s.max()))
+
+# %% ../nbs/07_agent.ipynb #39cddee4
+def dream_actions(mdn:MDNRNN, z0:dict, # M and its initial-z statistics
+                  x:np.ndarray, # one Doom controller's flat parameters
+                  rollouts:int=64, tau:float=1.15, seed:int=0, max_steps:int=2100, # dreams, temperature, seed, cap
+                 ) -> dict:
+    "Share of C's live steps in M's dream spent moving left, staying and moving right (Doom)."
+    cfg = CONTROLLERS['doom']; pop = Population(np.atleast_2d(x), cfg); counts = torch.zeros(3)
+    d = BatchedDream(mdn, z0, rollouts, tau, max_steps, seed); z = d.reset()
+    with torch.no_grad():
+        while True:
+            a = ACTION_MAPS['doom'](pop(controller_input(z, d.h, d.c, cfg.inputs)[None]))[0]  # (R, 1)
+            counts += torch.stack([((a[:, 0] == v) & d.alive).sum() for v in (-1., 0., 1.)])
+            z, _, _, trunc = d.step(a)
+            if trunc or not d.alive.any(): break
+    return dict(zip(('left', 'stay', 'right'), (counts / counts.sum().clamp(min=1)).tolist()))

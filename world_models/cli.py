@@ -6,18 +6,18 @@ Docs: https://world-models-course.github.io/world-models/cli.html.md"""
 
 # %% ../nbs/90_cli.ipynb #9de91882
 from __future__ import annotations
-import argparse, json, os, sys
+import argparse, json, math, os, shlex, sys
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['common_flags', 'n_workers', 'death_flag', 'backend_flags', 'name_flag', 'training_flags', 'run_dir', 'cmd_collect',
-           'add_collect', 'cmd_train_vae', 'add_train_vae', 'cmd_train_mdnrnn', 'add_train_mdnrnn',
-           'cmd_train_controller', 'add_train_controller', 'cmd_evaluate', 'add_evaluate', 'cmd_run', 'add_run',
-           'cmd_temperatures', 'add_temperatures', 'cmd_ablations', 'add_ablations', 'cmd_dream_page', 'add_dream_page',
-           'build_parser', 'main']
+__all__ = ['common_flags', 'n_workers', 'death_flag', 'backend_flags', 'name_flag', 'training_flags', 'run_dir', 'pooled_stats',
+           'record_target', 'record_result', 'record_flag', 'cmd_collect', 'add_collect', 'cmd_train_vae',
+           'add_train_vae', 'cmd_train_mdnrnn', 'add_train_mdnrnn', 'cmd_train_controller', 'add_train_controller',
+           'cmd_evaluate', 'add_evaluate', 'cmd_run', 'add_run', 'cmd_temperatures', 'add_temperatures',
+           'cmd_ablations', 'add_ablations', 'cmd_dream_page', 'add_dream_page', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #49243334
-from .data import ENV_IDS, PRESETS, POLICIES, RENDERERS, RolloutError
+from .data import ENV_IDS, PRESETS, POLICIES, RENDERERS, RolloutError, atomic_write
 from .agent import BACKENDS, JUDGES
 from .controller import CONTROLLERS
 from .dream import DEATH_RULES
@@ -60,14 +60,63 @@ def name_flag(p:argparse.ArgumentParser):
     p.add_argument('--name', default='controller', help="the controller's sub-folder of the run (default: controller)")
 
 def training_flags(p:argparse.ArgumentParser):
-    "The budget flags every trainer takes: --epochs, --max-steps, --quiet."
+    "The flags every trainer takes: --epochs, --max-steps, --quiet, --device, --in-memory."
     p.add_argument('--epochs', type=int, default=None, help="epochs (default: the preset's)")
     p.add_argument('--max-steps', type=int, default=None, help="stop after this many steps (default: the preset's)")
     p.add_argument('--quiet', action='store_true', help='no progress bars')
+    p.add_argument('--device', default='cpu', help="where the model trains: cpu, cuda, cuda:1, ... (default: cpu)")
+    p.add_argument('--in-memory', action='store_true', help='read the data once and keep it in memory (a GPU then never waits for the disk)')
 
 def run_dir(args) -> Path:
     "The run folder: `--out`, or `runs/ENV-PRESET`."
     return args.out or Path('runs') / f"{args.env}-{args.preset}"
+
+# %% ../nbs/90_cli.ipynb #569ce86d
+def pooled_stats(evals:list, # evaluations: dicts with episodes, mean and std (the population std, as `episode_stats` gives)
+                ) -> dict:
+    "Episodes, mean, std and standard error of the mean of all the episodes of several evaluations together."
+    N = sum(e['episodes'] for e in evals); mean = sum(e['episodes'] * e['mean'] for e in evals) / N
+    var = sum(e['episodes'] * (e['std'] ** 2 + e['mean'] ** 2) for e in evals) / N - mean ** 2  # E[x^2] - E[x]^2
+    std = math.sqrt(max(var, 0.))
+    return dict(episodes=N, mean=round(mean, 1), std=round(std, 1), standard_error=round(std / math.sqrt(N), 1))
+
+# %% ../nbs/90_cli.ipynb #95f27569
+def record_target(spec:str, # 'FILE:KEY', e.g. 'assets/doom_results.json:shipped'
+                 ) -> str:
+    "Check a `--record` target before the command runs: FILE:KEY, FILE absent or a JSON object."
+    path, sep, key = spec.rpartition(':')
+    if not (sep and path and key): raise argparse.ArgumentTypeError(f"{spec!r}: expected FILE:KEY, e.g. assets/doom_results.json:shipped")
+    if Path(path).exists():
+        try: ok = isinstance(json.loads(Path(path).read_text()), dict)
+        except ValueError: ok = False
+        if not ok: raise argparse.ArgumentTypeError(f"{path}: not a JSON object to record into")
+    return spec
+
+def record_result(spec:str, # 'FILE:KEY' (see `record_target`); KEY may be dotted: 'a.b' is data['a']['b']
+                  command:str, # the command's name: 'evaluate', 'temperatures' or 'run'
+                  res:dict, # what the command printed
+                  line:str, # the command line that made it, stored beside the numbers
+                 ):
+    "Write a command's result into a JSON results file at KEY (atomically), with its command line; returns what KEY holds."
+    path, _, key = record_target(spec).rpartition(':'); path = Path(path)
+    data = json.loads(path.read_text()) if path.exists() else {}
+    *parents, last = key.split('.'); node = data
+    for k in parents:
+        node = node.setdefault(k, {})
+        if not isinstance(node, dict): raise ValueError(f"--record {spec}: {k!r} in {path} is not an object")
+    if command == 'evaluate':  # KEY collects one agent's evaluations
+        same = lambda e: [e.get(k, d) for k, d in (('seed', None), ('episodes', None), ('world', 'real'), ('tau', None))]
+        old = node.get(last) or {}; evals = [e for e in old.get('evaluations', []) if same(e) != same(res)] + [{**res, 'command': line}]
+        node[last] = {**old, 'evaluations': evals, 'pooled': pooled_stats(evals)}
+    elif command == 'temperatures': node[last] = [{**r, 'command': line} for r in res['rows']]
+    else: node[last] = {**res, 'command': line}
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=1, ensure_ascii=False) + '\n'))  # the assets' layout
+    return node[last]
+
+def record_flag(p:argparse.ArgumentParser):
+    "--record FILE:KEY: write the result into a JSON results file."
+    p.add_argument('--record', type=record_target, default=None, metavar='FILE:KEY',
+                   help='also write the result, with this command line, into the JSON file FILE at KEY (e.g. assets/doom_results.json:shipped)')
 
 # %% ../nbs/90_cli.ipynb #071d4c1d
 def cmd_collect(args) -> dict:
@@ -91,7 +140,8 @@ def add_collect(sub):
 # %% ../nbs/90_cli.ipynb #c8046690
 def cmd_train_vae(args) -> dict:
     "Train V on `run_dir(args)/rollouts` and encode the rollouts into `run_dir(args)/encoded`."
-    res = stage_vae(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, epochs=args.epochs, max_steps=args.max_steps)
+    res = stage_vae(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, args.device, args.in_memory,
+                    epochs=args.epochs, max_steps=args.max_steps)
     return dict(command='train-vae', env=args.env, preset=args.preset, out=str(run_dir(args) / 'vae'), **res)
 
 # %% ../nbs/90_cli.ipynb #3e0c3852
@@ -104,7 +154,8 @@ def add_train_vae(sub):
 # %% ../nbs/90_cli.ipynb #e3421d26
 def cmd_train_mdnrnn(args) -> dict:
     "Train M on `run_dir(args)/encoded`; writes `run_dir(args)/mdnrnn`."
-    res = stage_mdnrnn(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, epochs=args.epochs, max_steps=args.max_steps)
+    res = stage_mdnrnn(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, args.device, args.in_memory,
+                       epochs=args.epochs, max_steps=args.max_steps)
     return dict(command='train-mdnrnn', env=args.env, preset=args.preset, out=str(run_dir(args) / 'mdnrnn'), **res)
 
 # %% ../nbs/90_cli.ipynb #ad7809cc
@@ -175,7 +226,7 @@ def add_evaluate(sub):
     death_flag(p)
     p.add_argument('--workers', type=int, default=max(1, min(2, os.cpu_count() or 1)), help='worker processes (default: 2)')
     p.add_argument('--quiet', action='store_true', help='no progress bar')
-    p.set_defaults(func=cmd_evaluate)
+    record_flag(p); p.set_defaults(func=cmd_evaluate)
 
 # %% ../nbs/90_cli.ipynb #e23d4b0b
 def cmd_run(args) -> dict:
@@ -189,7 +240,7 @@ def add_run(sub):
                        description='Run the whole experiment into OUT, resuming finished stages; writes OUT/report.json and OUT/report.md.')
     p.add_argument('env', choices=sorted(ENV_IDS), help='which experiment')
     p.add_argument('--tau', type=float, default=1.15, help="Doom's dream temperature (default: 1.15)")
-    death_flag(p); backend_flags(p)
+    death_flag(p); backend_flags(p); record_flag(p)
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.set_defaults(func=cmd_run)
 
@@ -209,7 +260,7 @@ def add_temperatures(sub):
     p.add_argument('--generations', type=int, default=None, help="CMA-ES generations per tau (default: the preset's)")
     p.add_argument('--episodes', type=int, default=100, help='evaluation episodes per tau and world (default: 100)')
     p.add_argument('--quiet', action='store_true', help='no progress bars')
-    p.set_defaults(func=cmd_temperatures)
+    record_flag(p); p.set_defaults(func=cmd_temperatures)
 
 # %% ../nbs/90_cli.ipynb #69635c07
 def cmd_ablations(args) -> dict:
@@ -259,8 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     "Run the `world-models` command line; prints the result as one JSON line."
-    args = build_parser().parse_args(argv)
-    try: res = args.func(args)
+    argv = sys.argv[1:] if argv is None else list(argv); args = build_parser().parse_args(argv)
+    try:
+        res = args.func(args)
+        if getattr(args, 'record', None): record_result(args.record, args.command, res, shlex.join(['world-models', *argv]))
     except (ValueError, FileNotFoundError, ImportError, RolloutError) as e:
         print(f"world-models {args.command}: error: {e}", file=sys.stderr); return 2
     print(json.dumps(res)); return 0

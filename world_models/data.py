@@ -466,6 +466,12 @@ def write_manifest(out, # run folder
     return man
 
 # %% ../nbs/01_data.ipynb #273ee30a
+def _read(cache:dict, path, keys) -> dict:
+    "`load_rollout(path, keys)`, kept in `cache` after the first read (`cache=None`: read every time)."
+    if cache is None: return load_rollout(path, keys)
+    if path not in cache: cache[path] = load_rollout(path, keys)
+    return cache[path]
+
 def _my_shards(paths, rng):
     "This DataLoader worker's share of `paths`, in a random order."
     paths = [paths[i] for i in rng.permutation(len(paths))]
@@ -479,15 +485,17 @@ class FrameDataset(IterableDataset):
                  batch_size:int=100, # frames per batch (paper: 100)
                  pool:int=8, # shards shuffled together in memory
                  seed:int=0, # shuffling seed; combined with `epoch`
+                 in_memory:bool=False, # keep every shard's frames in memory after the first epoch's read
                 ):
         self.paths, self.batch_size, self.pool, self.seed, self.epoch = [Path(p) for p in paths], batch_size, pool, seed, 0
+        self.cache = {} if in_memory else None
         if not self.paths: raise ValueError("FrameDataset: no shard files given")
     def n_frames(self) -> int: return sum(shard_meta(p)['steps'] for p in self.paths)
     def __iter__(self):
         info = get_worker_info(); rng = np.random.default_rng([self.seed, self.epoch, info.id if info else 0])
         mine = _my_shards(self.paths, np.random.default_rng([self.seed, self.epoch]))
         for i in range(0, len(mine), self.pool):
-            frames = np.concatenate([load_rollout(p, ['obs'])['obs'] for p in mine[i:i + self.pool]])
+            frames = np.concatenate([_read(self.cache, p, ['obs'])['obs'] for p in mine[i:i + self.pool]])
             frames = frames[rng.permutation(len(frames))]
             for j in range(0, len(frames), self.batch_size): yield torch.from_numpy(frames[j:j + self.batch_size])
 
@@ -499,14 +507,16 @@ class SequenceDataset(IterableDataset):
                  keys=('obs', 'action', 'done'), # per-step arrays to read
                  batch_size:int=100, # windows per batch (paper: 100)
                  seed:int=0, # shuffling seed; combined with `epoch`
+                 in_memory:bool=False, # keep every episode's arrays in memory after the first epoch's read
                 ):
         self.paths, self.seq_len, self.keys, self.batch_size, self.seed, self.epoch = [Path(p) for p in paths], seq_len, list(keys), batch_size, seed, 0
+        self.cache = {} if in_memory else None
         if not self.paths: raise ValueError("SequenceDataset: no files given")
     def __iter__(self):
         info = get_worker_info(); rng = np.random.default_rng([self.seed, self.epoch, info.id if info else 0])
         mine, buf = _my_shards(self.paths, np.random.default_rng([self.seed, self.epoch])), []
         for p in mine:
-            buf.append(self.window(load_rollout(p, self.keys), rng))
+            buf.append(self.window(_read(self.cache, p, self.keys), rng))
             if len(buf) == self.batch_size or p is mine[-1]:
                 yield {k: torch.from_numpy(np.stack([b[k] for b in buf])) for k in buf[0]}; buf = []
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['LOG_SQRT_2PI', 'MDNRNN', 'mdn_nll', 'done_loss', 'sample_mdn', 'MDNTrainConfig', 'mdn_preset', 'mdn_losses',
-           'train_mdnrnn', 'load_mdnrnn', 'validation_loss']
+           'mdn_train_step', 'train_mdnrnn', 'load_mdnrnn', 'validation_loss']
 
 # %% ../nbs/03_mdnrnn.ipynb #fc0b2e8e
 import numpy as np
@@ -178,33 +178,45 @@ def mdn_losses(model:MDNRNN, batch:dict, # from `SequenceDataset` over encoded s
     return res
 
 # %% ../nbs/03_mdnrnn.ipynb #0e28c058
+def mdn_train_step(model:MDNRNN, opt:torch.optim.Optimizer, # M and its Adam
+                   batch:dict, # from `SequenceDataset`, on M's device
+                   cfg:MDNTrainConfig, # learning rate and its decay, gradient clip, death weight
+                   step:int, # steps done before this one: the decay's exponent
+                  ) -> dict:
+    "One Adam step of M; returns the batch's losses as tensors on M's device (no GPU sync)."
+    if cfg.lr_decay < 1:  # reference doomrnn: (lr - min_lr) * decay^step + min_lr
+        for g in opt.param_groups: g['lr'] = (cfg.lr - cfg.min_lr) * cfg.lr_decay ** step + cfg.min_lr
+    losses = mdn_losses(model, batch, cfg.done_weight)
+    opt.zero_grad(set_to_none=True); losses['loss'].backward()
+    nn.utils.clip_grad_value_(model.parameters(), cfg.grad_clip); opt.step()
+    return {k: v.detach() for k, v in losses.items()}
+
+# %% ../nbs/03_mdnrnn.ipynb #6443d99f
 def train_mdnrnn(series, # encoded series files from `encode_rollouts`
                  out, # run folder: mdnrnn.pt (checkpoint), mdnrnn.safetensors, mdnrnn_metrics.csv
                  cfg:MDNTrainConfig=None, # training settings
                  seed:int=0, # seeds the weights, the z samples and the data order
                  progress:bool=True, # show a tqdm bar
+                 device:str='cpu', # where M trains ('cuda' for the reference's 100 x 500 batches); the returned M is on the CPU
+                 in_memory:bool=False, # keep every series in memory after the first read (10,000 Doom episodes: ~3 GB)
                 ) -> MDNRNN:
     "Train M on the series, resuming from `out/mdnrnn.pt` if present; returns the model."
     cfg, out = cfg or MDNTrainConfig(), Path(out); out.mkdir(parents=True, exist_ok=True)
     if cfg.threads: torch.set_num_threads(cfg.threads)
-    set_seed(seed); model = MDNRNN(**cfg.model)
+    set_seed(seed); model = MDNRNN(**cfg.model).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    ds = SequenceDataset(series, cfg.seq_len + 1, ('mu', 'logvar', 'action', 'done'), cfg.batch_size, seed)
+    ds = SequenceDataset(series, cfg.seq_len + 1, ('mu', 'logvar', 'action', 'done'), cfg.batch_size, seed, in_memory)
     def batches(epoch): ds.epoch = epoch; return ds
     def step(batch, done_steps):
-        if cfg.lr_decay < 1:  # reference doomrnn: (lr - min_lr) * decay^step + min_lr
-            for g in opt.param_groups: g['lr'] = (cfg.lr - cfg.min_lr) * cfg.lr_decay ** done_steps + cfg.min_lr
-        losses = mdn_losses(model, batch, cfg.done_weight)
-        opt.zero_grad(set_to_none=True); losses['loss'].backward()
-        nn.utils.clip_grad_value_(model.parameters(), cfg.grad_clip); opt.step()
+        losses = mdn_train_step(model, opt, {k: v.to(device) for k, v in batch.items()}, cfg, done_steps)
         return int(batch['mask'][:, 1:].sum()), {k: v.item() for k, v in losses.items()}
     per_epoch = math.ceil(len(ds.paths) / cfg.batch_size)
     total = min(cfg.epochs * per_epoch, cfg.max_steps or 10**12)
     fixed = {k: getattr(cfg, k) for k in ('seq_len', 'batch_size', 'lr', 'lr_decay', 'min_lr', 'grad_clip', 'done_weight')}
     names = ['loss', 'z_loss'] + (['done_loss'] if cfg.predict_done else [])
     st = fit(step, batches, model, opt, out / 'mdnrnn.pt', fixed, cfg.epochs, total, names, cfg.ckpt_every, 'train M', progress)
-    save_weights(out / 'mdnrnn.safetensors', model, model.config, steps=st['step'], epochs=round(st['step'] / per_epoch, 3), seed=seed,
-                 episodes=len(ds.paths), seconds=round(st['seconds'], 1), train_config=asdict(cfg))
+    model.cpu(); save_weights(out / 'mdnrnn.safetensors', model, model.config, steps=st['step'], epochs=round(st['step'] / per_epoch, 3),
+                              seed=seed, episodes=len(ds.paths), seconds=round(st['seconds'], 1), train_config=asdict(cfg), device=str(device))
     return model
 
 # %% ../nbs/03_mdnrnn.ipynb #99d225fd

@@ -11,9 +11,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['EVAL_EPISODES', 'stage_collect', 'stage_vae', 'stage_mdnrnn', 'controller_parts', 'stage_controller',
-           'ProgressBackend', 'evaluation_spec', 'stage_evaluate', 'experiment_stages', 'minutes', 'key_result',
-           'write_report', 'run_experiment']
+__all__ = ['NEAR_CONSTANT', 'EVAL_EPISODES', 'DOOM_WORLDS', 'stage_collect', 'stage_vae', 'stage_mdnrnn', 'safeguards',
+           'controller_parts', 'stage_controller', 'ProgressBackend', 'evaluation_spec', 'stage_evaluate',
+           'experiment_stages', 'minutes', 'key_result', 'write_report', 'run_experiment']
 
 # %% ../nbs/09_pipeline.ipynb #6da7f01f
 import numpy as np
@@ -21,8 +21,8 @@ from tqdm.auto import tqdm
 from .data import atomic_write, collect_preset, collect_rollouts, save_json, set_seed
 from .vae import assets_dir, encode_rollouts, train_vae, vae_preset
 from .mdnrnn import load_mdnrnn, mdn_preset, train_mdnrnn, validation_loss
-from .dream import initial_z_stats, save_z0
-from .agent import AgentSpec, DreamFitness, RealFitness, agent_parts, episode_stats, make_backend
+from .dream import initial_z_stats, load_z0, save_z0
+from .agent import AgentSpec, DreamFitness, RealFitness, agent_parts, dream_actions, episode_stats, make_backend
 from .evolve import es_preset, load_controller, train_controller
 
 # %% ../nbs/09_pipeline.ipynb #0beddffd
@@ -48,18 +48,24 @@ def _need(paths:list, what:str, hint:str) -> list:
 
 # %% ../nbs/09_pipeline.ipynb #505eb390
 def stage_vae(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, progress:bool=True,
+              device:str='cpu', # where V trains and encodes ('cuda' on a GPU machine)
+              in_memory:bool=False, # keep every shard's frames in memory after the first read
               **overrides, # fields of `VAETrainConfig` (e.g. epochs, max_steps)
              ) -> dict:
     "Train V on `run/rollouts` and encode every rollout into `run/encoded`."
     run = Path(run)
     shards = _need(sorted((run / 'rollouts').glob('rollout_*.npz')), f"{run / 'rollouts'}: rollout shards", "run `world-models collect` with the same --env/--out first")
-    vae = train_vae(shards, run / 'vae', vae_preset(env, preset, threads=workers, **overrides), seed=seed, progress=progress)
-    encode_rollouts(vae, shards, run / 'encoded', progress=progress)
+    vae = train_vae(shards, run / 'vae', vae_preset(env, preset, threads=workers, **overrides), seed=seed, progress=progress,
+                    device=device, in_memory=in_memory)
+    encode_rollouts(vae, shards, run / 'encoded', progress=progress, device=device)
     rows = list(csv.DictReader((run / 'vae' / 'vae_metrics.csv').open()))[-100:]
     return dict(steps=int(rows[-1]['step']), r_loss=round(float(np.mean([float(r['r_loss']) for r in rows])), 2), encoded=len(shards))
 
 # %% ../nbs/09_pipeline.ipynb #bd14ec2d
 def stage_mdnrnn(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, progress:bool=True,
+                 device:str='cpu', # where M trains ('cuda' for the reference's 100 x 500 batches)
+                 in_memory:bool=False, # keep every series in memory after the first read
+                 worlds:int=1, # Ms to train, each on its own share of the episodes: the agent's in `run/mdnrnn`, the others in `run/mdnrnn/world-I`
                  **overrides, # fields of `MDNTrainConfig`
                 ) -> dict:
     "Train M on `run/encoded` (last 5% of episodes held out), store the dream's first-frame statistics."
@@ -68,10 +74,27 @@ def stage_mdnrnn(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, p
     cfg = mdn_preset(env, preset, threads=workers, **overrides)
     n_val = max(1, len(series) // 20) if len(series) > 1 else 0
     train, val = series[:len(series) - n_val], series[len(series) - n_val:]
-    m = train_mdnrnn(train, run / 'mdnrnn', cfg, seed=seed, progress=progress)
+    if not 1 <= worlds <= len(train): raise ValueError(f"worlds={worlds}: expected 1 to {len(train)} (one training episode per M at least)")
+    m = train_mdnrnn(train[0::worlds], run / 'mdnrnn', cfg, seed=seed, progress=progress, device=device, in_memory=in_memory)
+    for i in range(1, worlds):  # the other worlds; all together take the steps of one M on every episode
+        train_mdnrnn(train[i::worlds], run / 'mdnrnn' / f'world-{i}', cfg, seed=seed + i, progress=progress, device=device, in_memory=in_memory)
     save_z0(run / 'mdnrnn' / 'z0.npz', initial_z_stats(train))
-    res = dict(train_episodes=len(train), validation_episodes=len(val), validation=validation_loss(m, val, cfg.seq_len) if val else None)
+    res = dict(train_episodes=len(train), validation_episodes=len(val), worlds=worlds,
+               validation=validation_loss(m, val, cfg.seq_len) if val else None)
     save_json(run / 'mdnrnn' / 'validation.json', res)
+    return res
+
+# %% ../nbs/09_pipeline.ipynb #0db83495
+NEAR_CONSTANT = 0.9  # a C that makes one move on more than this share of its dream steps is flagged
+
+def safeguards(fit:DreamFitness, # the fitness C was evolved with (its worlds and their veto counts)
+               spec:AgentSpec, out:Path, tau:float, seed:int, # the agent, its controller folder, the dream's temperature and seed
+              ) -> dict:
+    "What guarded a dream-trained C against a dream's trick: worlds and how often each was the worst, and C's moves in its dream."
+    shares = dream_actions(load_mdnrnn(spec.mdnrnn), load_z0(spec.z0), load_controller(out / 'controller.safetensors').get_flat(), 64, tau, seed)
+    res = dict(dream_actions={k: round(v, 3) for k, v in shares.items()}, near_constant=max(shares.values()) > NEAR_CONSTANT)
+    if fit.worlds and hasattr(fit, 'worst_counts'):  # share of candidate judgements each world decided (0: the agent's own M)
+        res['worst_world'] = [round(float(c), 3) for c in fit.worst_counts / fit.worst_counts.sum()]
     return res
 
 # %% ../nbs/09_pipeline.ipynb #0354b812
@@ -120,7 +143,7 @@ def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=
         res = train_controller(fit, spec.controller, out, cfg, seed=seed, progress=progress, eval_fitness=ev,
                                x0=load_controller(init).get_flat() if init else None)
     finally: be.close()
-    return dict(in_dream=in_dream, **{k: res[k] for k in ('generations', 'seconds', 'best')})
+    return dict(in_dream=in_dream, **{k: res[k] for k in ('generations', 'seconds', 'best')}, **(safeguards(fit, spec, out, tau, seed) if in_dream else {}))
 
 # %% ../nbs/09_pipeline.ipynb #782278fe
 class ProgressBackend:
@@ -179,6 +202,7 @@ def stage_evaluate(agent, env:str, episodes:int=100, seed:int=0, workers:int=2,
 
 # %% ../nbs/09_pipeline.ipynb #d4f3dc9b
 EVAL_EPISODES = {'smoke': 2, 'laptop': 100, 'paper': 100}  # paper: 100 episodes for the reported scores
+DOOM_WORLDS = {'smoke': 2, 'laptop': 2, 'paper': 1}  # Ms on shares of the data that judge C together (laptop: a trick must fool both)
 
 def experiment_stages(env:str, preset:str, seed:int, workers:int, progress:bool, tau:float=1.15, death:str='threshold',
                       backend:str='local', address:str=None, # where rollouts run (collect, controller, evaluate)
@@ -188,8 +212,9 @@ def experiment_stages(env:str, preset:str, seed:int, workers:int, progress:bool,
     be = dict(kw, workers=workers, backend=backend, address=address)
     return [('collect', lambda run: stage_collect(run, **be)),
             ('vae', lambda run: stage_vae(run, **kw)),
-            ('mdnrnn', lambda run: stage_mdnrnn(run, **kw)),
-            ('controller', lambda run: stage_controller(run, **be, in_dream=env == 'doom', tau=tau, death=death)),
+            ('mdnrnn', lambda run: stage_mdnrnn(run, **kw, worlds=DOOM_WORLDS[preset] if env == 'doom' else 1)),
+            ('controller', lambda run: stage_controller(run, **be, in_dream=env == 'doom', tau=tau, death=death,
+                                                        worlds=sorted(Path(run).glob('mdnrnn/world-*/mdnrnn.safetensors')))),
             ('evaluate', lambda run: stage_evaluate(run, env, EVAL_EPISODES[preset], seed=seed + 1000, workers=workers, backend=backend, address=address, progress=progress))]
 
 # %% ../nbs/09_pipeline.ipynb #01b48654
@@ -221,6 +246,14 @@ def write_report(run, report:dict) -> dict:
     lines += [f"| **total** | **{minutes(total)}** | |", '']
     if 'evaluate' in report['stages']:
         e = report['stages']['evaluate']['result']; lines.append(f"Real-game score: **{e['mean']:.0f} ± {e['std']:.0f}** over {e['episodes']} episodes.")
+    c = report['stages'].get('controller', {}).get('result', {})
+    if 'worst_world' in c:
+        lines.append(f"\nSafeguard, several worlds: C was judged by the worst of {len(c['worst_world'])} Ms, each trained on its own share of the "
+                     f"data; share of judgements each decided: {', '.join(f'{s:.0%}' for s in c['worst_world'])} (the first is the agent's own).")
+    if 'dream_actions' in c:
+        a = c['dream_actions']; fired = c['near_constant']
+        lines.append(f"\nSafeguard, near-constant check: in 64 dreams C moves left {a['left']:.0%}, stays {a['stay']:.0%}, moves right {a['right']:.0%}"
+                     + (f": **fired**, one move above {NEAR_CONSTANT:.0%} of the steps, a dream trick that likely ends at a wall." if fired else "."))
     atomic_write(run / 'report.md', lambda tmp: Path(tmp).write_text('\n'.join(lines) + '\n'))
     return report
 

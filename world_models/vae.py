@@ -126,13 +126,16 @@ def vae_preset(env:str, # 'carracing' or 'doom'
     return VAETrainConfig(**preset_fields(env, preset, dict(z_dim=32 if env == 'carracing' else 64), size.get(preset, {}), overrides))
 
 # %% ../nbs/02_vae.ipynb #f321752f
-def vae_step(model:ConvVAE, opt:torch.optim.Optimizer, frames:torch.Tensor, kl_tolerance:float) -> dict:
-    "One Adam step on a batch of uint8 frames; returns the batch's losses."
+def vae_step(model:ConvVAE, opt:torch.optim.Optimizer, # V and its Adam
+             frames:torch.Tensor, # uint8 (B, 64, 64, 3), on V's device
+             kl_tolerance:float, # free bits per latent dimension
+            ) -> dict:
+    "One Adam step on a batch of uint8 frames; returns the batch's losses as tensors on V's device (no GPU sync)."
     x = to_input(frames)
     mu, logvar = model.encode(x)
     loss, r_loss, kl = vae_loss(x, model.decode(reparameterize(mu, logvar)), mu, logvar, kl_tolerance)
     opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-    return dict(loss=loss.item(), r_loss=r_loss.item(), kl=kl.item())
+    return dict(loss=loss.detach(), r_loss=r_loss.detach(), kl=kl.detach())
 
 # %% ../nbs/02_vae.ipynb #90b914bc
 def train_vae(shards, # rollout shard files (see the data chapter)
@@ -140,33 +143,36 @@ def train_vae(shards, # rollout shard files (see the data chapter)
               cfg:VAETrainConfig=None, # training settings (default: the paper's, z=32)
               seed:int=0, # seeds the weights, the noise and the data order
               progress:bool=True, # show a tqdm bar
+              device:str='cpu', # where V trains ('cuda' on a GPU machine); the returned V is on the CPU
+              in_memory:bool=False, # keep every shard's frames in memory after the first read (10,000 Doom episodes: ~15 GB)
              ) -> ConvVAE:
     "Train V on the frames of `shards`, resuming from `out/vae.pt` if present; returns the model."
     cfg, out = cfg or VAETrainConfig(), Path(out); out.mkdir(parents=True, exist_ok=True)
     if cfg.threads: torch.set_num_threads(cfg.threads)
-    set_seed(seed); model = ConvVAE(cfg.z_dim).to(memory_format=torch.channels_last)  # faster CPU convolutions
+    set_seed(seed); model = ConvVAE(cfg.z_dim).to(device, memory_format=torch.channels_last)  # faster CPU convolutions
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    ds = FrameDataset(shards, cfg.batch_size, cfg.pool, seed)
+    ds = FrameDataset(shards, cfg.batch_size, cfg.pool, seed, in_memory)
     def batches(epoch): ds.epoch = epoch; return ds
-    def step(frames, _): return len(frames), vae_step(model, opt, frames, cfg.kl_tolerance)
+    def step(frames, _): return len(frames), {k: v.item() for k, v in vae_step(model, opt, frames.to(device), cfg.kl_tolerance).items()}
     per_epoch = math.ceil(ds.n_frames() / cfg.batch_size)
     total = min(cfg.epochs * per_epoch, cfg.max_steps or 10**12)
     fixed = {k: getattr(cfg, k) for k in ('batch_size', 'lr', 'kl_tolerance', 'pool')}
     st = fit(step, batches, model, opt, out / 'vae.pt', fixed, cfg.epochs, total, ['loss', 'r_loss', 'kl'],
              cfg.ckpt_every, f"train V (z={cfg.z_dim})", progress)
-    save_weights(out / 'vae.safetensors', model, model.config, steps=st['step'], epochs=round(st['step'] / per_epoch, 3), seed=seed,
-                 frames=ds.n_frames(), seconds=round(st['seconds'], 1), train_config=asdict(cfg))
+    model.cpu(); save_weights(out / 'vae.safetensors', model, model.config, steps=st['step'], epochs=round(st['step'] / per_epoch, 3),
+                              seed=seed, frames=ds.n_frames(), seconds=round(st['seconds'], 1), train_config=asdict(cfg), device=str(device))
     return model
 
 # %% ../nbs/02_vae.ipynb #88b46fc4
 @torch.no_grad()
 def encode_frames(model:ConvVAE, frames, # uint8 (T, 64, 64, 3), numpy or torch
                   batch_size:int=1000, # frames per forward pass
+                  device:str='cpu', # V's device: the frames go there, the results come back to the CPU
                  ) -> tuple[np.ndarray, np.ndarray]:
     "Encode frames to (mu, logvar), each float32 (T, z)."
     model.eval(); frames = torch.as_tensor(frames)
-    outs = [model.encode(to_input(frames[i:i + batch_size])) for i in range(0, len(frames), batch_size)]
-    return tuple(torch.cat(o).numpy() for o in zip(*outs))
+    outs = [model.encode(to_input(frames[i:i + batch_size].to(device))) for i in range(0, len(frames), batch_size)]
+    return tuple(torch.cat(o).cpu().numpy() for o in zip(*outs))
 
 def vae_fingerprint(model:ConvVAE) -> str:
     "A short hash of V's weights, to tell which V encoded a series."
@@ -176,10 +182,11 @@ def vae_fingerprint(model:ConvVAE) -> str:
     return h.hexdigest()[:12]
 
 # %% ../nbs/02_vae.ipynb #254e1215
-def encode_rollouts(model:ConvVAE, # trained V
+def encode_rollouts(model:ConvVAE, # trained V (on the CPU; it is moved to `device` and back)
                     shards, # rollout shard files
                     out, # folder for the encoded series
                     progress:bool=True, # show a tqdm bar
+                    device:str='cpu', # where V encodes ('cuda' on a GPU machine)
                    ) -> list[Path]:
     "Write each shard's (mu, logvar, action, reward, done) series to `out`, skipping ones this V already encoded from the same episode."
     out, fp, paths = Path(out), vae_fingerprint(model), []
@@ -187,9 +194,9 @@ def encode_rollouts(model:ConvVAE, # trained V
         dst = out / Path(p).name; paths.append(dst)
         if shard_ok(dst, ('mu', 'logvar', 'action', 'reward', 'done', 'meta')) and shard_meta(dst) == {**shard_meta(p), 'vae': fp}: continue
         d = load_rollout(p)
-        mu, logvar = encode_frames(model, d['obs'])
+        mu, logvar = encode_frames(model.to(device), d['obs'], device=device)
         save_rollout(dst, dict(mu=mu, logvar=logvar, action=d['action'], reward=d['reward'], done=d['done']), {**d['meta'], 'vae': fp})
-    return paths
+    model.cpu(); return paths
 
 # %% ../nbs/02_vae.ipynb #e55e3e9b
 def assets_dir() -> Path:

@@ -290,7 +290,8 @@ def _dream_task(spec:dict, X, rollouts, tau, seed, max_steps, dtype, death='thre
     "`dream_scores` for a slice of the population (runs in a worker)."
     s = AgentSpec(**spec); own = cached(load_mdnrnn, s.mdnrnn)
     mdn = own if world is None else cached(load_mdnrnn, world)
-    return dream_scores(mdn, cached(load_z0, s.z0), X, rollouts, tau, seed, max_steps, s.controller, dtype, death, memory=own)
+    try: return dream_scores(mdn, cached(load_z0, s.z0), X, rollouts, tau, seed, max_steps, s.controller, dtype, death, memory=own)
+    except ValueError as e: raise ValueError(f"{world or s.mdnrnn}: {e}") from None  # name the M that dreamed
 
 def fast_dtype() -> str:
     "'bfloat16' where this CPU multiplies it natively (AVX-512 BF16 / AMX), else 'float32'."

@@ -83,6 +83,8 @@ def step(self:BatchedDream, action:torch.Tensor, # (N, a) signed/continuous acti
     with torch.no_grad():
         p, (h, c) = self.mdn.step(self.z, action, restart, self.state, self.weights)
         z = sample_mdn(p['log_pi'], p['mu'], p['log_sigma'], self.tau, self.gen)
+    if not torch.isfinite(z).all() or (self.mdn.predict_done and not torch.isfinite(p['done_logit']).all()):
+        raise ValueError(f"dream step {self.t}: M predicted NaN or inf (next z or death logit); its weights are unusable")
     died = self.deaths(p['done_logit']) & self.alive if self.mdn.predict_done else torch.zeros(self.n, dtype=torch.bool)
     reward = self.alive.float()  # +1 per step survived (Doom)
     keep = self.alive[:, None]

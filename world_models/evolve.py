@@ -125,6 +125,8 @@ def _generation(es, fitness:tuple, # (training fitness, evaluation fitness)
     t0, g = time.perf_counter(), st['gen']
     X = es.ask()
     R = fitness[0].scores(X, cfg.rollouts, episode_seed(seed, g)).mean(1)  # (P,) mean reward per candidate
+    if not np.isfinite(R).all():  # a NaN must not be ranked, told or saved
+        raise ValueError(f"{out}: generation {g + 1}: {int((~np.isfinite(R)).sum())} of {len(R)} candidates scored NaN or inf; nothing was saved")
     es.tell(X, reward_to_cost(R, X, cfg.weight_decay))
     row = dict(generation=g + 1, best=round(float(R.max()), 2), mean=round(float(R.mean()), 2), worst=round(float(R.min()), 2), sigma=round(float(es.sigma), 5))
     if (g + 1) % cfg.eval_every == 0 or g + 1 == cfg.generations:

@@ -11,16 +11,17 @@ from dataclasses import asdict
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['EVAL_EPISODES', 'stage_collect', 'stage_vae', 'stage_mdnrnn', 'controller_parts', 'stage_controller',
+__all__ = ['EVAL_EPISODES', 'stage_collect', 'stage_vae', 'stage_mdnrnn', 'controller_parts', 'check_parts', 'stage_controller',
            'evaluation_spec', 'stage_evaluate', 'experiment_stages', 'write_report', 'run_experiment']
 
 # %% ../nbs/09_pipeline.ipynb #6da7f01f
 import numpy as np
 from tqdm.auto import tqdm
 from .data import atomic_write, collect_preset, collect_rollouts, save_json, set_seed
-from .vae import assets_dir, encode_rollouts, train_vae, vae_preset
+from .vae import assets_dir, encode_rollouts, load_vae, train_vae, vae_preset
 from .mdnrnn import load_mdnrnn, mdn_preset, train_mdnrnn, validation_loss
-from .dream import initial_z_stats, save_z0
+from .dream import initial_z_stats, load_z0, save_z0
+from .controller import CONTROLLERS
 from .agent import AgentSpec, DreamFitness, RealFitness, agent_parts, episode_stats, make_backend
 from .evolve import es_preset, load_controller, train_controller
 
@@ -70,6 +71,8 @@ def stage_mdnrnn(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, p
     m = train_mdnrnn(train, run / 'mdnrnn', cfg, seed=seed, progress=progress)
     save_z0(run / 'mdnrnn' / 'z0.npz', initial_z_stats(train))
     res = dict(train_episodes=len(train), validation_episodes=len(val), validation=validation_loss(m, val, cfg.seq_len) if val else None)
+    if res['validation'] and not all(np.isfinite(list(res['validation'].values()))):
+        raise ValueError(f"{run / 'mdnrnn'}: M's validation loss is {res['validation']} on {', '.join(map(str, val))}: not finite")
     save_json(run / 'mdnrnn' / 'validation.json', res)
     return res
 
@@ -82,6 +85,16 @@ def controller_parts(run, env:str, shipped:bool=False) -> dict:
     if missing: raise FileNotFoundError(f"{src}: no {', '.join(missing)} found; run `world-models train-vae` and `train-mdnrnn` "
                                         "with the same --env/--out first, or pass --shipped")
     return {k: str(Path(parts[k]).resolve()) for k in ('vae', 'mdnrnn', 'z0')}
+
+def check_parts(spec:AgentSpec):
+    "Load V, M and z0 once and check they fit the game, C's shape and each other; every error names its file."
+    vae, mdn, z0, c = load_vae(spec.vae) if spec.vae else None, load_mdnrnn(spec.mdnrnn), load_z0(spec.z0), CONTROLLERS[spec.controller]
+    want, have = (c.action_dim, spec.env == 'doom'), (mdn.action_dim, mdn.predict_done)
+    if have != want: raise ValueError(f"{spec.mdnrnn}: an M for {have[0]} action(s) (death head {have[1]}); a {spec.env} M has {want[0]} (death head {want[1]})")
+    if vae is not None and vae.z_dim != mdn.z_dim: raise ValueError(f"{spec.vae}: a V with z={vae.z_dim}; the M {spec.mdnrnn} expects z={mdn.z_dim}")
+    if z0['mu'].shape[1] != mdn.z_dim: raise ValueError(f"{spec.z0}: starts of z={z0['mu'].shape[1]}; the M {spec.mdnrnn} expects z={mdn.z_dim}")
+    need = sum(mdn.z_dim if k == 'z' else mdn.hidden_dim for k in c.inputs)
+    if need != c.in_dim: raise ValueError(f"{spec.mdnrnn}: M (z={mdn.z_dim}, hidden={mdn.hidden_dim}) gives C {need} inputs; a {spec.controller} C takes {c.in_dim}")
 
 def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, progress:bool=True,
                      in_dream:bool=False, # score in M's dream (Doom) instead of the real game
@@ -102,7 +115,7 @@ def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=
     if controller and not controller.startswith(env): raise ValueError(f"--controller {controller}: not a controller for {env} (see CONTROLLERS)")
     if worlds and not in_dream: raise ValueError("--worlds: other Ms dream only with --in-dream")
     if missing := [str(w) for w in worlds if not Path(w).is_file()]: raise FileNotFoundError(f"--worlds: no such M file: {', '.join(missing)}")
-    out = Path(run) / name; spec = AgentSpec(env, controller=controller, **controller_parts(run, env, shipped))
+    out = Path(run) / name; spec = AgentSpec(env, controller=controller, **controller_parts(run, env, shipped)); check_parts(spec)
     own = load_mdnrnn(spec.mdnrnn) if worlds else None
     for w in worlds:  # each world must dream in the agent's latent space
         m = load_mdnrnn(w)
@@ -143,7 +156,7 @@ def stage_evaluate(agent, env:str, episodes:int=100, seed:int=0, workers:int=2,
     "Score an agent over full episodes: env, episodes, mean, std, seed (and min, max, world)."
     if episodes < 1: raise ValueError(f"--episodes {episodes}: expected at least 1")
     if dream and env != 'doom': raise ValueError("--dream: only Doom has a dream with deaths to score")
-    spec, cpath = evaluation_spec(agent, env, name)
+    spec, cpath = evaluation_spec(agent, env, name); check_parts(spec)
     x = load_controller(cpath).get_flat()[None]; be = make_backend(backend, workers, address)
     try: s = (DreamFitness(spec, be, tau, death=death) if dream else RealFitness(spec, be)).scores(x, episodes, seed)[0]
     finally: be.close()

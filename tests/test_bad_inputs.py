@@ -20,9 +20,10 @@ def cli(*argv) -> tuple[int, str]:
     return rc, err.getvalue()
 
 def tree(run:Path) -> dict:
-    "Relative path -> sha1 of every file under `run` (the lock file aside)."
-    return {str(p.relative_to(run)): hashlib.sha1(p.read_bytes()).hexdigest() for p in sorted(run.rglob('*'))
-            if p.is_file() and p.name != '.lock'}
+    "Relative path -> (size, mtime, inode, sha1 of small files) of every file under `run` (the lock file aside)."
+    def sig(p):
+        st = p.stat(); return st.st_size, st.st_mtime_ns, st.st_ino, hashlib.sha1(p.read_bytes()).hexdigest() if st.st_size < 2**20 else None
+    return {str(p.relative_to(run)): sig(p) for p in sorted(run.rglob('*')) if p.is_file() and p.name != '.lock'}
 
 def refused(run:Path, argv:list, *needles:str):
     "ARGV exits non-zero with a one-line message holding every needle, no traceback, and `run` unchanged."
@@ -52,12 +53,12 @@ def base(tmp_path_factory) -> Path:
         rc, err = cli(*cmd, *common); assert rc == 0, err
     return run
 
-def die_young(path:Path):
+def die_young(path:Path, bias:float=3.):
     "Make M's dreams end after a step or two (a large death bias), so that the fixture's dreams take no time."
     from safetensors.torch import load_file, save_file
     from safetensors import safe_open
     with safe_open(path, 'pt') as f: meta = f.metadata()
-    s = load_file(path); s['head.bias'][-1] = 3.; save_file(s, path, metadata=meta)
+    s = load_file(path); s['head.bias'][-1] = bias; save_file(s, path, metadata=meta)
 
 @pytest.fixture
 def run(base, tmp_path) -> Path:
@@ -121,3 +122,138 @@ def test_bad_metrics_row_keeps_history(run, name):
 def test_carracing_part_in_a_doom_run(run, part, src, needle):
     shutil.copy(ASSETS / src, run / part); shutil.rmtree(run / 'controller')
     refused(run, doom('train-controller', run, *DREAM), part.split('/')[1], needle)
+
+# --- 2. numbers that make no sense: argparse's error, naming the flag and the range ---
+
+TC = ['train-controller', '--in-dream', '--backend', 'serial']
+FLAGS = [(TC, '--tau', v, '(0, inf)') for v in ('0', '-1', 'nan', 'inf', 'abc')] + \
+        [(TC, '--sigma0', v, '(0, inf)') for v in ('0', '-1', 'nan')] + \
+        [(TC, '--popsize', v, '>= 2') for v in ('0', '1', '-3', '2.5')] + \
+        [(TC, f, v, '>= 1') for f in ('--generations', '--rollouts') for v in ('0', '-1')] + \
+        [([c], '--workers', v, '>= 1') for c in ('train-controller', 'train-vae', 'train-mdnrnn', 'collect') for v in ('0', '-2')] + \
+        [([c], '--epochs', v, '>= 1') for c in ('train-vae', 'train-mdnrnn') for v in ('0', '-1')] + \
+        [([c], '--max-steps', '-5', '>= 1') for c in ('train-vae', 'train-mdnrnn', 'collect')] + \
+        [(['collect'], '--rollouts', v, '>= 1') for v in ('0', '-1')] + [(['train-vae'], '--seed', '-1', '>= 0')]
+
+@pytest.mark.parametrize('cmd, flag, value, rng', FLAGS, ids=[f"{c[0]} {f} {v}" for c, f, v, _ in FLAGS])
+def test_flag_out_of_range(base, cmd, flag, value, rng):
+    run = base  # refused before anything runs: the shared run must stay as it is
+    refused(run, doom(cmd[0], run, *cmd[1:], flag, value), f'argument {flag}:', rng, repr(value))
+
+OTHER = [['evaluate', 'doom', '--episodes', '0'], ['evaluate', 'doom', '--dream', '--tau', 'nan'], ['evaluate', 'doom', '--workers', '0'],
+         ['run', 'doom', '--tau', '0'], ['run', 'doom', '--workers', '0'], ['temperatures', '--taus', '1', '0'], ['temperatures', '--episodes', '0'],
+         ['temperatures', '--generations', '0'], ['ablations', '--env', 'carracing', '--generations', '0'], ['ablations', '--episodes', '-1']]
+
+@pytest.mark.parametrize('argv', OTHER, ids=' '.join)
+def test_flag_out_of_range_elsewhere(base, argv):
+    run = base
+    flag = [a for a in argv if a.startswith('--')][-1]
+    refused(run, [*argv, '--agent' if argv[0] == 'evaluate' else '--out', run], f'argument {flag}:')
+
+def test_pycma_run_does_not_resume_from_disk(run):
+    "es.npz is never unpickled: a pycma run's state is not stored, and resuming one is refused by name."
+    shutil.rmtree(run / 'controller')
+    assert cli(*doom('train-controller', run, *DREAM, '--optimizer', 'pycma', '--generations', '1'))[0] == 0
+    with np.load(run / 'controller' / 'es.npz', allow_pickle=False) as z: assert all(z[k].dtype != object for k in z.files)
+    refused(run, doom('train-controller', run, *DREAM, '--optimizer', 'pycma', '--generations', '2'), 'es.npz', 'cannot resume from disk')
+def test_carracing_m_in_a_doom_run_at_evaluation(run):
+    shutil.copy(ASSETS / 'mdnrnn_carracing.safetensors', run / 'mdnrnn' / 'mdnrnn.safetensors')
+    refused(run, ['evaluate', 'doom', '--agent', run, '--dream', '--episodes', '1', '--workers', '1'], 'mdnrnn.safetensors')
+
+# --- 3. stale or mixed artifacts: each records what it was made from; a later stage refuses what no longer matches ---
+
+def test_copied_run_uses_its_own_files(run):
+    "agent.json stores paths relative to the run folder, so a copy never reads the original's V and M."
+    rec = json.loads((run / 'controller' / 'agent.json').read_text())
+    assert (rec['vae'], rec['mdnrnn'], rec['z0']) == ('vae/vae.safetensors', 'mdnrnn/mdnrnn.safetensors', 'mdnrnn/z0.npz')
+
+def test_v_replaced_after_the_controller(run):
+    from world_models.checkpoint import save_weights
+    from world_models.vae import ConvVAE
+    v = ConvVAE(64); save_weights(run / 'vae' / 'vae.safetensors', v, v.config)
+    refused(run, ['evaluate', 'doom', '--agent', run, '--dream', '--episodes', '1', '--workers', '1'], 'vae.safetensors', 'changed since the controller')
+
+def test_resume_controller_with_another_tau(run):
+    refused(run, doom('train-controller', run, *DREAM, '--tau', '1.0', '--generations', '4'), 'es.npz', "'tau': (1.15, 1.0)")
+
+def test_resume_controller_after_m_changed(run):
+    die_young(run / 'mdnrnn' / 'mdnrnn.safetensors', 2.)
+    refused(run, doom('train-controller', run, *DREAM, '--generations', '4'), 'es.npz', "'mdnrnn'")
+
+def test_train_vae_with_another_seed(run):
+    refused(run, doom('train-vae', run, '--seed', '1', '--max-steps', '8'), 'vae.pt', 'seed=0, now 1')
+
+def test_m_after_v_retrained(run):
+    "V trained further re-encodes the series; the old M is then refused, by train-mdnrnn and by train-controller."
+    assert cli(*doom('train-vae', run, '--max-steps', '7'))[0] == 0
+    refused(run, doom('train-mdnrnn', run), 'mdnrnn.pt', 'was trained with vae=')
+    refused(run, doom('train-controller', run, *DREAM, '--name', 'c2'), 'mdnrnn.safetensors', 'learned the latents of V')
+
+@pytest.mark.parametrize('content', ['[]', '{"env": "doom"}', 'not json', None], ids=['list', 'partial', 'garbage', 'folder'])
+def test_report_that_is_not_a_report(run, content):
+    if content is None: (run / 'report.json').mkdir()
+    else: (run / 'report.json').write_text(content)
+    refused(run, ['run', 'doom', '--preset', 'smoke', '--out', run, '--quiet', '--workers', '1'], 'report.json')
+
+def test_report_claiming_a_stage_whose_folder_is_gone(run, monkeypatch):
+    "The stage whose files are gone is run again, and every later one; the earlier ones are not."
+    import world_models.pipeline as pl
+    ran = []
+    monkeypatch.setattr(pl, 'experiment_stages', lambda *a, **k: [(s, lambda r, s=s: ran.append(s) or dict(mean=0., std=0., episodes=1)) for s in
+                                                                   ('collect', 'vae', 'mdnrnn', 'controller', 'evaluate')])
+    save_json(run / 'report.json', dict(env='doom', preset='smoke', seed=0, stages={s: dict(seconds=1, result={}) for s in
+                                                                                    ('collect', 'vae', 'mdnrnn', 'controller', 'evaluate')}))
+    (run / 'rollouts' / 'manifest.json').write_text('{}'); shutil.rmtree(run / 'mdnrnn')
+    pl.run_experiment('doom', 'smoke', run, progress=False)
+    assert ran == ['mdnrnn', 'controller', 'evaluate']
+
+# --- 4. wrong data: another game's shard, a garbled shard ---
+
+def test_carracing_shard_in_a_doom_run(run):
+    fake_shards(run / 'carracing', 'carracing', n=1); shutil.move(run / 'carracing' / 'rollout_00000.npz', run / 'rollouts' / 'rollout_00004.npz')
+    shutil.rmtree(run / 'carracing')
+    refused(run, doom('train-vae', run, '--max-steps', '8'), 'rollout_00004.npz', 'an episode of carracing')
+    refused(run, doom('collect', run, '--rollouts', '5'), 'rollout_00004.npz', 'an episode of carracing')
+
+def test_truncated_shard(run):
+    p = run / 'rollouts' / 'rollout_00002.npz'; p.write_bytes(p.read_bytes()[:5000])
+    refused(run, doom('train-vae', run, '--max-steps', '8'), 'rollout_00002.npz')
+
+def test_garbled_shard_is_collected_again(run):
+    "A shard whose bytes are garbled but whose zip directory is intact is not complete: collect plays that episode again."
+    from world_models.data import load_rollout
+    p = run / 'rollouts' / 'rollout_00001.npz'; b = bytearray(p.read_bytes()); b[len(b) // 2: len(b) // 2 + 64] = bytes(64); p.write_bytes(bytes(b))
+    others = {q.name: q.read_bytes() for q in (run / 'rollouts').glob('rollout_*.npz') if q != p}
+    rc, err = cli(*doom('collect', run)); assert rc == 0, err
+    assert load_rollout(p)['meta']['env'] == 'doom'
+    assert {q.name: q.read_bytes() for q in (run / 'rollouts').glob('rollout_*.npz') if q != p} == others
+
+# --- 5. broken files and a full disk: a message naming the file, nothing partial left ---
+
+@pytest.mark.parametrize('part, cmd', [('controller/es.npz', 'train-controller'), ('controller/controller.safetensors', 'evaluate'),
+                                       ('vae/vae.pt', 'train-vae'), ('mdnrnn/mdnrnn.pt', 'train-mdnrnn'), ('mdnrnn/z0.npz', 'train-controller'),
+                                       ('vae/vae.safetensors', 'train-controller'), ('controller/agent.json', 'evaluate')])
+@pytest.mark.parametrize('damage', ['empty', 'truncated'])
+def test_damaged_file(run, part, cmd, damage):
+    p = run / part; p.write_bytes(b'' if damage == 'empty' else p.read_bytes()[:len(p.read_bytes()) // 2])
+    if part in ('mdnrnn/z0.npz', 'vae/vae.safetensors'): shutil.rmtree(run / 'controller')
+    argv = (['evaluate', 'doom', '--agent', run, '--dream', '--episodes', '1', '--workers', '1'] if cmd == 'evaluate' else
+            doom(cmd, run, *(DREAM + ('--generations', '4') if cmd == 'train-controller' else ('--max-steps', '8'))))
+    refused(run, argv, p.name)
+
+def test_full_disk_names_the_file_and_leaves_nothing_partial(run, monkeypatch):
+    import errno, world_models.evolve as ev
+    def full(f, **kw): f.write(b'x' * 10); raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(ev.np, 'savez', full)
+    es = (run / 'controller' / 'es.npz').read_bytes()
+    rc, err = cli(*doom('train-controller', run, *DREAM, '--generations', '4'))
+    assert rc == 2 and 'es.npz: No space left on device' in err and 'Traceback' not in err, err
+    assert (run / 'controller' / 'es.npz').read_bytes() == es and not list(run.rglob('*.tmp'))
+
+def test_read_only_out_names_the_folder(tmp_path, monkeypatch):
+    "Simulated (tests may run as root, who may write anywhere): the folder refuses every new file."
+    import tempfile
+    def deny(*a, dir=None, **k): raise PermissionError(13, 'Permission denied', str(dir))
+    fake_shards(tmp_path / 'ro' / 'rollouts'); monkeypatch.setattr(tempfile, 'mkstemp', deny)
+    rc, err = cli(*doom('train-vae', tmp_path / 'ro'))
+    assert rc == 2 and 'Permission denied' in err and str(tmp_path / 'ro') in err and 'Traceback' not in err, err

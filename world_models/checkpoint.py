@@ -115,8 +115,8 @@ def _resume(ckpt:Path, model, opt, fixed:dict) -> dict:
     c = load_checkpoint(ckpt)
     check_fits(ckpt, model, c['model'], c['config'].get('model'), getattr(model, 'config', None))
     check_finite(ckpt, c['model'])
-    for k, v in fixed.items():
-        if c['config'].get(k) != v: raise ValueError(f"{ckpt}: was trained with {k}={c['config'].get(k)}, now {v}; use another --out")
+    for k, v in fixed.items():  # a setting a checkpoint predates (it has no record of it) cannot be checked
+        if k in c['config'] and c['config'][k] != v: raise ValueError(f"{ckpt}: was trained with {k}={c['config'].get(k)}, now {v}; use another --out")
     model.load_state_dict(c['model']); opt.load_state_dict(c['opt']); torch.set_rng_state(c['rng'])
     return dict(step=c['step'], epoch=c['epoch'], batch=c['batch'], seconds=c['seconds'])
 

@@ -14,11 +14,11 @@ import multiprocessing as mp, multiprocessing.util
 
 # %% auto #0
 __all__ = ['ENV_IDS', 'DOOM_ACTIONS', 'FAST_CAR_ID', 'PREPROCESS', 'POLICIES', 'POLICY_ENVS', 'PRESETS', 'SCHEMA', 'set_seed',
-           'atomic_write', 'save_json', 'make_env', 'raw_frame', 'doom_action_index', 'FastCarRacing', 'preprocess_car',
-           'preprocess_doom', 'DoomRandomHold', 'car_action', 'CarRandomWeights', 'CarWander', 'CollectConfig',
-           'preset_fields', 'collect_preset', 'episode_seed', 'cached_env', 'close_envs', 'play_episode',
-           'RolloutError', 'shard_path', 'save_rollout', 'load_rollout', 'shard_ok', 'shard_meta', 'collect_episode',
-           'collect_rollouts', 'write_manifest', 'FrameDataset', 'SequenceDataset']
+           'atomic_write', 'save_json', 'file_fingerprint', 'make_env', 'raw_frame', 'doom_action_index',
+           'FastCarRacing', 'preprocess_car', 'preprocess_doom', 'DoomRandomHold', 'car_action', 'CarRandomWeights',
+           'CarWander', 'CollectConfig', 'preset_fields', 'collect_preset', 'episode_seed', 'cached_env', 'close_envs',
+           'play_episode', 'RolloutError', 'shard_path', 'save_rollout', 'load_rollout', 'shard_ok', 'shard_meta',
+           'collect_episode', 'collect_rollouts', 'write_manifest', 'FrameDataset', 'SequenceDataset']
 
 # %% ../nbs/01_data.ipynb #baff2c20
 import cv2
@@ -55,8 +55,9 @@ def atomic_write(path, # final file path
         write(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno: raise OSError(e.errno, f"{e.strerror} (nothing written)", str(path)) from e  # name the file
         raise
     return path
 
@@ -66,6 +67,18 @@ def save_json(path, # destination `.json` file
              ) -> Path:
     "Atomically write `obj` as indented JSON."
     return atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2, default=str)))
+
+# %% ../nbs/01_data.ipynb #8d31fcc4
+def file_fingerprint(path, # a file
+                    ) -> str:
+    "A short hash of a file's bytes: what a later stage records about the files it was made from."
+    import hashlib
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{path}: no such file")
+    h = hashlib.sha1()
+    with path.open('rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
+    return h.hexdigest()[:16]
 
 # %% ../nbs/01_data.ipynb #ce3c43d3
 ENV_IDS = {'carracing': 'CarRacing-v3', 'doom': 'VizdoomTakeCover-v1'}
@@ -369,16 +382,26 @@ def _collect_task(cfg:dict, seed:int, index:int, out:str) -> dict:
 
 # %% ../nbs/01_data.ipynb #5e2ba746
 def _check_run_config(out:Path, cfg:CollectConfig, seed:int):
-    "Refuse to mix data of another config or seed into `out`; record the config otherwise."
+    "Refuse to mix data of another config or seed into `out`; returns a function that records the config."
     fn, want = out / 'collect.json', {**asdict(cfg), 'seed': seed}
     if fn.exists():
         have = json.loads(fn.read_text())
         diff = {k: (have.get(k), v) for k, v in want.items() if k != 'n_rollouts' and have.get(k) != v}
         if diff: raise ValueError(f"{fn}: this folder holds data collected with other settings "
                                   f"(recorded vs requested: {diff}); use another --out")
-    save_json(fn, want)
+    return lambda: save_json(fn, want)
 
 # %% ../nbs/01_data.ipynb #d4cb8526
+def _complete(path:Path, env:str) -> bool:
+    "Whether a shard is whole (every member there and its checksum right) and of `env`; another game's shard raises naming it."
+    if not shard_ok(path): return False
+    try:
+        with zipfile.ZipFile(path) as z: bad = z.testzip()  # reads every member: a garbled one fails its CRC
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError): return False
+    if bad is not None: return False
+    if (got := shard_meta(path).get('env')) != env: raise RolloutError(f"{path}: an episode of {got}, in a {env} collection; move it out of this folder")
+    return True
+
 def collect_rollouts(cfg:CollectConfig, # what to collect (see `collect_preset`)
                      out, # run folder for shards, `collect.json` and `manifest.json`
                      seed:int=0, # the run's seed; episode seeds derive from it
@@ -388,9 +411,10 @@ def collect_rollouts(cfg:CollectConfig, # what to collect (see `collect_preset`)
                     ) -> dict:
     "Collect `cfg.n_rollouts` episodes into `out`, skipping complete shards; returns the manifest."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    _check_run_config(out, cfg, seed)
+    record = _check_run_config(out, cfg, seed)
     for tmp in out.glob('.rollout_*.tmp'): tmp.unlink()  # debris of a killed run
-    todo = [i for i in range(cfg.n_rollouts) if not shard_ok(shard_path(out, i))]
+    todo = [i for i in range(cfg.n_rollouts) if not _complete(shard_path(out, i), cfg.env)]
+    record()  # only once every shard there has been checked
     bar = tqdm(total=cfg.n_rollouts, initial=cfg.n_rollouts - len(todo), desc=f"collect {cfg.env}",
                unit='ep', disable=not progress)
     t0, steps = time.perf_counter(), 0

@@ -54,6 +54,7 @@ class BatchedDream:
                  done_weight:float=10., # weight of the death class M was trained with (paper: 10), undone when sampling
                 ):
         if death not in DEATH_RULES: raise ValueError(f"death={death!r}: expected one of {', '.join(DEATH_RULES)}")
+        if not (math.isfinite(tau) and tau > 0): raise ValueError(f"tau={tau}: expected a finite temperature > 0")
         self.mdn, self.n, self.tau, self.max_steps, self.death, self.done_weight = mdn.eval(), n, tau, max_steps, death, done_weight
         self.weights = mdn.step_weights(dtype)  # prepared once for all steps
         self.z0_mu, self.z0_std = torch.as_tensor(z0['mu']), torch.as_tensor(z0['logvar']).mul(0.5).exp()

@@ -257,3 +257,15 @@ def test_read_only_out_names_the_folder(tmp_path, monkeypatch):
     fake_shards(tmp_path / 'ro' / 'rollouts'); monkeypatch.setattr(tempfile, 'mkstemp', deny)
     rc, err = cli(*doom('train-vae', tmp_path / 'ro'))
     assert rc == 2 and 'Permission denied' in err and str(tmp_path / 'ro') in err and 'Traceback' not in err, err
+
+# --- 6. leftovers: a second command on one folder, stale temporary files ---
+
+def test_second_command_on_a_busy_folder(run):
+    from world_models.data import run_lock
+    with run_lock(run): refused(run, doom('train-mdnrnn', run), 'already in use by PID', str(os.getpid()))
+
+def test_stale_temporary_files_are_cleaned(run):
+    stale = [run / 'vae' / '.vae.pt.k1ll3d.tmp', run / 'controller' / '.es.npz.x.tmp']
+    for p in stale: p.write_bytes(b'half a file')
+    rc, err = cli(*doom('train-mdnrnn', run)); assert rc == 0, err
+    assert not any(p.exists() for p in stale)

@@ -17,7 +17,7 @@ __all__ = ['at_least', 'positive', 'common_flags', 'n_workers', 'death_flag', 'b
            'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #49243334
-from .data import ENV_IDS, PRESETS, POLICIES, RolloutError
+from .data import ENV_IDS, PRESETS, POLICIES, RolloutError, clean_stale_tmp, run_lock
 from .agent import BACKENDS, JUDGES
 from .controller import CONTROLLERS
 from .dream import DEATH_RULES
@@ -249,7 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     "Run the `world-models` command line; prints the result as one JSON line."
     args = build_parser().parse_args(argv)
-    try: res = args.func(args)
+    try:
+        if args.command == 'evaluate': res = args.func(args)  # reads a run folder, writes nothing there
+        else:
+            with run_lock(run_dir(args)) as run: clean_stale_tmp(run); res = args.func(args)
     except (ValueError, FileNotFoundError, ImportError, RolloutError) as e:
         print(f"world-models {args.command}: error: {e}", file=sys.stderr); return 2
     except OSError as e:  # a read-only folder, a full disk: the file and the reason, not a traceback

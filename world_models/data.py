@@ -6,7 +6,8 @@ Docs: https://world-models-course.github.io/world-models/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #5785eac5
 from __future__ import annotations
-import json, os, random, tempfile, time, zipfile, zlib
+import fcntl, json, os, random, signal, sys, tempfile, time, zipfile, zlib
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -17,8 +18,9 @@ __all__ = ['ENV_IDS', 'DOOM_ACTIONS', 'FAST_CAR_ID', 'PREPROCESS', 'POLICIES', '
            'atomic_write', 'save_json', 'file_fingerprint', 'make_env', 'raw_frame', 'doom_action_index',
            'FastCarRacing', 'preprocess_car', 'preprocess_doom', 'DoomRandomHold', 'car_action', 'CarRandomWeights',
            'CarWander', 'CollectConfig', 'preset_fields', 'collect_preset', 'episode_seed', 'cached_env', 'close_envs',
-           'play_episode', 'RolloutError', 'shard_path', 'save_rollout', 'load_rollout', 'shard_ok', 'shard_meta',
-           'collect_episode', 'collect_rollouts', 'write_manifest', 'FrameDataset', 'SequenceDataset']
+           'play_episode', 'run_lock', 'clean_stale_tmp', 'die_with_parent', 'RolloutError', 'shard_path',
+           'save_rollout', 'load_rollout', 'shard_ok', 'shard_meta', 'collect_episode', 'collect_rollouts',
+           'write_manifest', 'FrameDataset', 'SequenceDataset']
 
 # %% ../nbs/01_data.ipynb #baff2c20
 import cv2
@@ -291,6 +293,36 @@ def play_episode(cfg:CollectConfig, # what to collect
     return dict(obs=np.stack(frames), action=np.stack(actions).astype(np.float32),
                 reward=np.asarray(rewards, np.float32), done=np.asarray(dones, bool))
 
+# %% ../nbs/01_data.ipynb #a7ae171c
+@contextmanager
+def run_lock(folder, # a run folder (made if missing)
+            ):
+    "Hold `folder/.lock` while the block runs; a second holder gets a `ValueError` naming the first's PID."
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    f = open(folder / '.lock', 'a+')
+    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0); pid = f.read().strip() or '?'; f.close()
+        raise ValueError(f"{folder}: already in use by PID {pid} (another world-models command); wait for it, or use another --out") from None
+    f.seek(0); f.truncate(); f.write(f"{os.getpid()}\n"); f.flush()
+    try: yield folder
+    finally: f.close()  # closing releases the lock
+
+def clean_stale_tmp(folder) -> list:
+    "Remove the `.*.tmp` files killed writes left under `folder` (call it holding `run_lock`); returns them."
+    stale = [p for p in Path(folder).rglob('.*.tmp') if p.is_file()]
+    for p in stale: p.unlink(missing_ok=True)
+    return stale
+
+def die_with_parent(parent:int, # the pid of the process that started this worker
+                   ):
+    "Pool worker initializer: exit (closing its games) when the parent dies, even by `kill -9` (Linux; elsewhere a no-op)."
+    if not sys.platform.startswith('linux'): return
+    import ctypes
+    signal.signal(signal.SIGTERM, lambda *_: (close_envs(), os._exit(143)))
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent: close_envs(); os._exit(143)  # the parent died before we asked
+
 # %% ../nbs/01_data.ipynb #a789300d
 SCHEMA = {'obs': (np.uint8, (64, 64, 3)), 'action': (np.float32, None), 'reward': (np.float32, ()), 'done': (np.bool_, ())}
 
@@ -436,7 +468,7 @@ def _run_tasks(cfg, seed, todo, out, workers, backend=None):
     if workers <= 1 or len(todo) <= 1:
         for i in todo: yield collect_episode(cfg, seed, i, out)
         return
-    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context('spawn')) as pool:
+    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context('spawn'), initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         futs = [pool.submit(_collect_task, asdict(cfg), seed, i, str(out)) for i in todo]
         try:
             for f in as_completed(futs): yield f.result()

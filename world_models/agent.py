@@ -306,7 +306,7 @@ class DreamFitness:
                  death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample'
                  worlds:list=(), # other Ms (files, same V) that also dream; the agent's own M always does
                  judge:str='worst', # with worlds: keep each candidate's worst world ('worst') or every dream ('all')
-                 chunk:int=8, # candidates per batched dream: fixed, so that scores never depend on the number of workers
+                 chunk:int=4, # candidates per batched dream (paper: 64 dreams each): fixed, so scores never depend on the worker count
                 ):
         if judge not in JUDGES: raise ValueError(f"judge={judge!r}: expected one of {', '.join(JUDGES)}")
         self.spec, self.backend, self.tau, self.max_steps, self.dtype, self.death = spec, backend or SerialBackend(), tau, max_steps, dtype or fast_dtype(), death

@@ -1,53 +1,61 @@
-"""Real-game CarRacing speed, measured in one run: the fast renderer against the unmodified CarRacing-v3 (frames checked
-identical), one agent stepping alone against 8 episodes in lockstep with batched V, M and C, and 2 worker processes against 1.
-The shipped V and M; C is a fixed random controller.
+"""Real-game CarRacing speed, measured in one run: the cost of one environment step with each renderer (unmodified,
+pixel-identical 'exact', the agent-view training renderer, and no rendering at all: the physics floor), and whole agent
+loops on 2 worker processes (V, M and C batched over the games a worker runs): today's loop ('exact' renderer,
+8 games per worker) against the training loop ('agent' renderer, 16 games per worker). Ratios are to today's loop.
+The shipped V, M and C.
 
-Usage: python benchmarks/carracing_speed.py [--steps 300] [--episodes 8]
+Usage: python benchmarks/carracing_speed.py [--steps 300] [--episodes 32] [--json assets/carracing_results.json]
+(--json: also store the figures under the file's "benchmark" key, which the CarRacing chapter reads.)
 """
-import argparse, time
+import argparse, json, sys, time
+from pathlib import Path
 import numpy as np, torch
-from world_models.agent import AgentSpec, LocalBackend, RealFitness, agent_parts, build_agent, play_jobs, run_episode
-from world_models.data import episode_seed, make_env
+from gymnasium.envs.box2d.car_racing import CarRacing
+from world_models.agent import AgentSpec, LocalBackend, RealFitness, agent_parts
+from world_models.data import make_env, save_json
+from world_models.evolve import load_controller
 from world_models.vae import assets_dir
 
-def env_speed(steps):
-    "Milliseconds per step of each renderer on the same drive, and whether every frame matched."
-    out, frames = {}, {}
-    for fast in (False, True):
-        env = make_env('carracing', fast=fast); env.reset(seed=7); F = []; t = time.perf_counter()
-        for i in range(steps): F.append(env.step(np.array([np.sin(i / 15), .4, 0.], np.float32))[0])
-        out[fast] = (time.perf_counter() - t) / steps * 1e3; frames[fast] = np.stack(F); env.close()
-    return out, np.array_equal(frames[False], frames[True])
+class PhysicsOnly(CarRacing):
+    "CarRacing-v3 that draws nothing: what a step costs without pixels."
+    def _render(self, mode): return np.zeros((64, 64, 3), np.uint8)
 
-def agent_speed(spec, X, seeds, steps):
-    "Agent steps/s in this process: one agent at a time in the unmodified game, then all episodes in lockstep (fast renderer)."
-    env = make_env('carracing'); t = time.perf_counter()
-    n = sum(run_episode(build_agent(spec, x), env, s, steps)['steps'] for x, s in zip(X, seeds)); alone = n / (time.perf_counter() - t)
-    env.close(); play_jobs(spec, X[:1], seeds[:1], 5, fast=True)  # open the lockstep games before timing
-    t = time.perf_counter(); play_jobs(spec, X, seeds, steps, fast=True); lock = n / (time.perf_counter() - t)
-    return alone, lock, n
+def env_steps_s(env, steps:int) -> float:
+    "Environment steps per second on one weaving drive (this process, one thread)."
+    env.reset(seed=7); t = time.perf_counter()
+    for i in range(steps): env.step(np.array([np.sin(i / 15), .4, 0.], np.float32))
+    return steps / (time.perf_counter() - t)
 
-def worker_speed(spec, X, steps):
-    "Seconds to score the same 2 x 8 episodes with 1 and 2 worker processes."
-    out = {}
-    for w in (1, 2):
-        be = LocalBackend(w)
-        try:
-            RealFitness(spec, be, max_steps=5, fast=True).scores(X[:w * 8], 1, seed=1)  # start the workers, load V and M
-            t = time.perf_counter(); RealFitness(spec, be, max_steps=steps, fast=True).scores(X[:16], 1, seed=0); out[w] = time.perf_counter() - t
-        finally: be.close()
-    return out
+def loop_steps_s(spec, x, episodes:int, steps:int, renderer:str, slots:int) -> float:
+    "Agent steps per second scoring `episodes` games of `steps` steps on 2 workers, V, M and C batched per worker."
+    be = LocalBackend(2)
+    try:
+        fit = RealFitness(spec, be, max_steps=steps, renderer=renderer, slots=slots)
+        RealFitness(spec, be, max_steps=5, renderer=renderer, slots=slots).scores(np.stack([x] * 2 * slots), 1, seed=1)  # warm
+        t = time.perf_counter(); fit.scores(np.stack([x] * episodes), 1, seed=0)
+        return episodes * steps / (time.perf_counter() - t)
+    finally: be.close()
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--steps', type=int, default=300); ap.add_argument('--episodes', type=int, default=8)
+    ap.add_argument('--steps', type=int, default=300); ap.add_argument('--episodes', type=int, default=32)
+    ap.add_argument('--json', type=Path, default=None, help='a results file whose "benchmark" entry gets the figures')
     a = ap.parse_args(); torch.set_num_threads(1)
     p = agent_parts(assets_dir(), 'carracing'); spec = AgentSpec('carracing', p['vae'], p['mdnrnn'], p['z0'])
-    X = np.random.default_rng(0).normal(0, 0.1, (16, 867)); seeds = [episode_seed(0, i) for i in range(a.episodes)]
-    ms, same = env_speed(a.steps)
-    print(f"environment step: unmodified {ms[False]:.2f} ms, fast renderer {ms[True]:.2f} ms -> {ms[False] / ms[True]:.2f}x; frames identical: {same}")
-    alone, lock, n = agent_speed(spec, X[:a.episodes], seeds, a.steps)
-    print(f"agent steps/s, one process ({n} steps): one agent, unmodified game {alone:.0f}; {a.episodes} in lockstep, fast renderer {lock:.0f} -> {lock / alone:.2f}x")
-    w = worker_speed(spec, X, a.steps)
-    print(f"16 episodes of {a.steps} steps: 1 worker {w[1]:.1f} s, 2 workers {w[2]:.1f} s -> {w[1] / w[2]:.2f}x")
-    print(f"real-game training throughput vs the unmodified one-agent loop: {(lock / alone) * (w[1] / w[2]):.2f}x")
+    x = load_controller(p['controller']).get_flat()  # the shipped C: it stays on the road, so no game ends early
+    env = {'unmodified': make_env('carracing'), 'exact': make_env('carracing', renderer='exact'),
+           'agent view': make_env('carracing', renderer='agent'), 'physics only': PhysicsOnly()}
+    env_s = {k: env_steps_s(e, a.steps) for k, e in env.items()}
+    today = loop_steps_s(spec, x, a.episodes, a.steps, 'exact', 8)
+    train = loop_steps_s(spec, x, a.episodes, a.steps, 'agent', 16)
+    print(f"today's loop (2 workers, 'exact' renderer, 8 games each): {today:.0f} agent steps/s = 1.00x")
+    for k, s in env_s.items(): print(f"environment alone, {k}: {s:.0f} steps/s = {s / today:.2f}x")
+    print(f"training loop (2 workers, 'agent' renderer, 16 games each): {train:.0f} agent steps/s = {train / today:.2f}x")
+    if a.json:
+        res = json.loads(a.json.read_text()) if a.json.exists() else {}
+        res['benchmark'] = dict(command='python ' + ' '.join(sys.argv), steps=a.steps, episodes=a.episodes,
+                                today_loop_steps_s=round(today), training_loop_steps_s=round(train),
+                                training_loop_ratio=round(train / today, 2),
+                                env_steps_s={k: round(v) for k, v in env_s.items()},
+                                env_ratio={k: round(v / today, 2) for k, v in env_s.items()})
+        save_json(a.json, res)

@@ -48,13 +48,21 @@ def test_slots_play_the_episodes_one_agent_would(spec):
     np.testing.assert_array_equal(play_jobs(spec, X, seeds, 200, patience=5, slots=3), alone)  # +1 every step: never idle
 
 def test_carracing_fast_renderer_and_patience():
-    "The fast renderer scores CarRacing episodes exactly as the real one; patience cuts a car that has left the road."
+    "The pixel-identical renderer scores CarRacing episodes exactly as the real one; patience cuts a car that has left the road."
     p = agent_parts(assets_dir(), 'carracing'); car = AgentSpec('carracing', p['vae'], p['mdnrnn'], p['z0'])
     X, seeds = np.zeros((2, 867)), [3, 4]  # C = 0: half throttle, straight ahead, off the road at the first bend
     full = play_jobs(car, X, seeds, 400)
-    np.testing.assert_array_equal(play_jobs(car, X, seeds, 400, fast=True), full)
-    cut = play_jobs(car, X, seeds, 400, patience=30, fast=True)
+    np.testing.assert_array_equal(play_jobs(car, X, seeds, 400, renderer='exact'), full)
+    cut = play_jobs(car, X, seeds, 400, patience=30, renderer='exact')
     assert (cut > full).all() and (full < cut - 5).all()  # the cut episodes skip the -0.1 per step of idling on the grass
+
+def test_carracing_agent_view_is_the_same_game():
+    "The training renderer changes only the pixels: with C = 0 (the same actions whatever V sees) the totals are exact."
+    p = agent_parts(assets_dir(), 'carracing'); car = AgentSpec('carracing', p['vae'], p['mdnrnn'], p['z0'])
+    X, seeds = np.zeros((2, 867)), [3, 4]
+    np.testing.assert_array_equal(play_jobs(car, X, seeds, 400, renderer='agent'), play_jobs(car, X, seeds, 400))
+    x = np.random.default_rng(0).normal(0, 0.1, (3, 867))  # C that reads V's z: runs with the traced encoder
+    assert np.isfinite(play_jobs(car, x, [5, 6, 7], 50, renderer='agent', slots=2)).all()
 
 def test_local_pool_gives_the_serial_results(spec):
     X = np.zeros((2, 1088)); X[1, -512:] = 0.3

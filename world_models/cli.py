@@ -14,10 +14,10 @@ __all__ = ['at_least', 'positive', 'common_flags', 'n_workers', 'death_flag', 'b
            'run_dir', 'cmd_collect', 'add_collect', 'cmd_train_vae', 'add_train_vae', 'cmd_train_mdnrnn',
            'add_train_mdnrnn', 'cmd_train_controller', 'add_train_controller', 'cmd_evaluate', 'add_evaluate',
            'cmd_run', 'add_run', 'cmd_temperatures', 'add_temperatures', 'cmd_ablations', 'add_ablations',
-           'build_parser', 'main']
+           'cmd_dream_page', 'add_dream_page', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #49243334
-from .data import ENV_IDS, PRESETS, POLICIES, RolloutError, clean_stale_tmp, run_lock
+from .data import ENV_IDS, PRESETS, POLICIES, RENDERERS, RolloutError, clean_stale_tmp, run_lock
 from .agent import BACKENDS, JUDGES
 from .controller import CONTROLLERS
 from .dream import DEATH_RULES
@@ -137,7 +137,8 @@ def cmd_train_controller(args) -> dict:
                            tau=args.tau, death=args.death, shipped=args.shipped, backend=args.backend, address=args.ray_address,
                            name=args.name, controller=args.controller, init=args.init, generations=args.generations,
                            optimizer=args.optimizer, popsize=args.popsize, rollouts=args.rollouts, sigma0=args.sigma0,
-                           worlds=args.worlds, judge=args.judge)
+                           worlds=args.worlds, judge=args.judge, patience=args.patience, eval_every=args.eval_every,
+                           eval_rollouts=args.eval_rollouts)
     return dict(command='train-controller', env=args.env, preset=args.preset, out=str(run_dir(args) / args.name), **res)
 
 # %% ../nbs/90_cli.ipynb #9db865d8
@@ -158,6 +159,10 @@ def add_train_controller(sub):
     p.add_argument('--controller', choices=sorted(CONTROLLERS), default=None, help="C's shape (default: the game's; carracing-v and carracing-vh are the paper's ablations)")
     p.add_argument('--init', type=Path, default=None, help="start CMA-ES's mean at this controller's weights (.safetensors of the same shape; default: zeros)")
     p.add_argument('--sigma0', type=positive, default=None, help="initial step size (default: the preset's; paper 0.1)")
+    p.add_argument('--patience', type=at_least(0), default=None,
+                   help="real-game training: end an episode after this many steps without reward (default: the preset's)")
+    p.add_argument('--eval-every', type=at_least(1), default=None, help="judge the mean every this many generations (default: the preset's; paper 25)")
+    p.add_argument('--eval-rollouts', type=at_least(1), default=None, help="episodes that judge the mean (default: the preset's; paper 1024)")
     name_flag(p)
     backend_flags(p)
     p.add_argument('--quiet', action='store_true', help='no progress bar')
@@ -166,7 +171,8 @@ def add_train_controller(sub):
 # %% ../nbs/90_cli.ipynb #e2178aa1
 def cmd_evaluate(args) -> dict:
     "Score an agent over full episodes; the JSON line has env, episodes, mean, std and seed."
-    return stage_evaluate(args.agent or assets_dir(), args.env, args.episodes, args.seed, n_workers(args), args.dream, args.tau, args.death, args.name)
+    return stage_evaluate(args.agent or assets_dir(), args.env, args.episodes, args.seed, n_workers(args), args.dream, args.tau, args.death, args.name,
+                          renderer=args.renderer)
 
 # %% ../nbs/90_cli.ipynb #f5a76b19
 def add_evaluate(sub):
@@ -178,6 +184,8 @@ def add_evaluate(sub):
     p.add_argument('--episodes', type=at_least(1), default=100, help='episodes (default: 100)')
     p.add_argument('--seed', type=at_least(0), default=0, help='seeds the episodes (default: 0)')
     p.add_argument('--dream', action='store_true', help="play in M's dream instead of the real game (Doom)")
+    p.add_argument('--renderer', choices=RENDERERS, default='gym',
+                   help="CarRacing: 'gym' (unmodified, every reported score) or the training renderers, to compare (default: gym)")
     name_flag(p)
     p.add_argument('--tau', type=positive, default=1.15, help='dream temperature (default: 1.15)')
     death_flag(p)
@@ -237,13 +245,29 @@ def add_ablations(sub):
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.set_defaults(func=cmd_ablations)
 
+# %% ../nbs/90_cli.ipynb #c3f9a8e1
+def cmd_dream_page(args) -> dict:
+    "Write the dream page of `args.env` from the weights in `args.assets` into `args.out`."
+    from world_models.webdream import write_dream_page  # only this command needs it
+    out = write_dream_page(args.env, args.out or Path('nbs') / 'play' / args.env, args.assets)
+    return dict(command='dream-page', env=args.env, out=str(out), bytes=sum(f.stat().st_size for f in out.iterdir()))
+
+def add_dream_page(sub):
+    "Register the `dream-page` subcommand."
+    p = sub.add_parser('dream-page', help="write the page that plays M's dream in a browser",
+                       description="Export M, V's decoder and C from the shipped weights into a self-contained web page.")
+    p.add_argument('--env', choices=sorted(ENV_IDS), default='doom', help='which game (default: doom)')
+    p.add_argument('--out', type=Path, default=None, help='page folder (default: nbs/play/ENV, the docs site\'s copy)')
+    p.add_argument('--assets', type=Path, default=None, help='folder with the weights (default: the shipped assets/)')
+    p.set_defaults(func=cmd_dream_page)
+
 # %% ../nbs/90_cli.ipynb #bd1f0203
 def build_parser() -> argparse.ArgumentParser:
     "The `world-models` parser with every subcommand."
     p = argparse.ArgumentParser(prog='world-models', description="Ha & Schmidhuber's World Models, rebuilt: each stage of the pipeline.")
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
     add_collect(sub); add_train_vae(sub); add_train_mdnrnn(sub); add_train_controller(sub); add_evaluate(sub); add_run(sub)
-    add_temperatures(sub); add_ablations(sub)
+    add_temperatures(sub); add_ablations(sub); add_dream_page(sub)
     return p
 
 def main(argv=None) -> int:

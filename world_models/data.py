@@ -14,13 +14,13 @@ from pathlib import Path
 import multiprocessing as mp, multiprocessing.util
 
 # %% auto #0
-__all__ = ['ENV_IDS', 'DOOM_ACTIONS', 'FAST_CAR_ID', 'PREPROCESS', 'POLICIES', 'POLICY_ENVS', 'PRESETS', 'SCHEMA', 'set_seed',
-           'atomic_write', 'save_json', 'file_fingerprint', 'make_env', 'raw_frame', 'doom_action_index',
-           'FastCarRacing', 'preprocess_car', 'preprocess_doom', 'DoomRandomHold', 'car_action', 'CarRandomWeights',
-           'CarWander', 'CollectConfig', 'preset_fields', 'collect_preset', 'episode_seed', 'cached_env', 'close_envs',
-           'play_episode', 'run_lock', 'clean_stale_tmp', 'die_with_parent', 'RolloutError', 'shard_path',
-           'save_rollout', 'load_rollout', 'shard_ok', 'shard_meta', 'collect_episode', 'collect_rollouts',
-           'write_manifest', 'FrameDataset', 'SequenceDataset']
+__all__ = ['ENV_IDS', 'RENDERERS', 'DOOM_ACTIONS', 'FAST_CAR_ID', 'AGENT_VIEW_ID', 'PREPROCESS', 'POLICIES', 'POLICY_ENVS',
+           'PRESETS', 'SCHEMA', 'set_seed', 'atomic_write', 'save_json', 'file_fingerprint', 'make_env', 'raw_frame',
+           'doom_action_index', 'FastCarRacing', 'preprocess_car', 'preprocess_doom', 'DoomRandomHold', 'car_action',
+           'CarRandomWeights', 'CarWander', 'CollectConfig', 'preset_fields', 'collect_preset', 'episode_seed',
+           'cached_env', 'close_envs', 'play_episode', 'run_lock', 'clean_stale_tmp', 'die_with_parent', 'RolloutError',
+           'shard_path', 'save_rollout', 'load_rollout', 'shard_ok', 'shard_meta', 'collect_episode',
+           'collect_rollouts', 'write_manifest', 'FrameDataset', 'SequenceDataset']
 
 # %% ../nbs/01_data.ipynb #baff2c20
 import cv2
@@ -85,14 +85,19 @@ def file_fingerprint(path, # a file
 # %% ../nbs/01_data.ipynb #ce3c43d3
 ENV_IDS = {'carracing': 'CarRacing-v3', 'doom': 'VizdoomTakeCover-v1'}
 
+RENDERERS = ('gym', 'exact', 'agent')  # CarRacing: unmodified, `FastCarRacing` (same pixels), `AgentViewCarRacing`
+
 def make_env(env:str, # 'carracing' or 'doom'
-             fast:bool=False, # CarRacing: the same game with the faster renderer `FastCarRacing` (below)
+             renderer:str='gym', # CarRacing's renderer: 'gym' (unmodified), 'exact' (faster, same pixels, below)
+                                 # or 'agent' (draws only V's 64×64 input; next chapter); Doom has one
              **kwargs, # passed on to `gymnasium.make`
             ) -> gym.Env:
     "Make the real, headless environment for `env`."
     if env not in ENV_IDS: raise ValueError(f"env={env!r}: expected one of {sorted(ENV_IDS)}")
+    if renderer not in RENDERERS: raise ValueError(f"renderer={renderer!r}: expected one of {', '.join(RENDERERS)}")
     if env == 'doom': import vizdoom.gymnasium_wrapper  # registers the Vizdoom* ids
-    return gym.make(FAST_CAR_ID if fast and env == 'carracing' else ENV_IDS[env], **kwargs)
+    if env == 'doom' or renderer == 'gym': return gym.make(ENV_IDS[env], **kwargs)
+    return gym.make(FAST_CAR_ID if renderer == 'exact' else AGENT_VIEW_ID, **kwargs)
 
 def raw_frame(obs) -> np.ndarray:
     "The RGB screen inside an observation (Doom's is a dict with a 'screen' key)."
@@ -132,7 +137,12 @@ class FastCarRacing(CarRacing):
             gfxdraw.aapolygon(self.surf, P[i].tolist(), color); gfxdraw.filled_polygon(self.surf, P[i].tolist(), color)
 
 FAST_CAR_ID = 'world_models/FastCarRacing-v3'
-if FAST_CAR_ID not in gym.registry: gym.register(FAST_CAR_ID, entry_point=FastCarRacing, max_episode_steps=1000, reward_threshold=900)
+if FAST_CAR_ID not in gym.registry: gym.register(FAST_CAR_ID, entry_point=FastCarRacing, max_episode_steps=1000,
+                                                 reward_threshold=900)
+AGENT_VIEW_ID = 'world_models/AgentViewCarRacing-v3'
+if AGENT_VIEW_ID not in gym.registry:  # the class is the next chapter's; gymnasium imports it when first made
+    gym.register(AGENT_VIEW_ID, entry_point='world_models.carview:AgentViewCarRacing', max_episode_steps=1000,
+                 reward_threshold=900)
 
 # %% ../nbs/01_data.ipynb #3e66ccac
 def _check_frame(frame, name, shape=None):
@@ -259,16 +269,16 @@ def episode_seed(seed:int, index:int, attempt:int=0) -> int:
     "A 32-bit seed for episode `index` of a run seeded with `seed`."
     return int(np.random.SeedSequence([seed, index, attempt]).generate_state(1)[0])
 
-_ENV_CACHE = {}  # live environments of this worker process, by (game, fast, slot)
+_ENV_CACHE = {}  # live environments of this worker process, by (game, renderer, slot)
 
 def cached_env(env:str, # 'carracing' or 'doom'
-               fast:bool=False, # CarRacing's faster renderer
+               renderer:str='gym', # CarRacing's renderer (see `make_env`)
                slot:int=0, # a worker that plays several episodes at once keeps one environment per slot
               ) -> gym.Env:
     "This process's live environment for `env`, made on first use and closed when the process exits."
     if not _ENV_CACHE: multiprocessing.util.Finalize(None, close_envs, exitpriority=100)  # runs in pool workers too
-    key = (env, fast and env == 'carracing', slot)
-    if key not in _ENV_CACHE: _ENV_CACHE[key] = make_env(env, fast)
+    key = (env, renderer if env == 'carracing' else 'gym', slot)
+    if key not in _ENV_CACHE: _ENV_CACHE[key] = make_env(env, key[1])
     return _ENV_CACHE[key]
 
 def close_envs(cache:dict=_ENV_CACHE, # bound now: at interpreter exit the module's globals may be gone
@@ -280,7 +290,7 @@ def play_episode(cfg:CollectConfig, # what to collect
                  seed:int, # episode seed (environment and policy)
                 ) -> dict:
     "Play one episode with the config's policy; return its arrays (obs, action, reward, done)."
-    env = cached_env(cfg.env, fast=True)  # CarRacing: the pixel-identical faster renderer
+    env = cached_env(cfg.env, 'exact')  # CarRacing: the pixel-identical faster renderer
     policy, prep = POLICIES[cfg.policy](), PREPROCESS[cfg.env]
     obs, _ = env.reset(seed=seed); policy.reset(np.random.default_rng(seed))
     frames, actions, rewards, dones = [], [], [], []

@@ -137,8 +137,9 @@ def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=
     cfg = es_preset(env, preset, **overrides); be = make_backend(backend, workers, address)
     try:
         if in_dream: fit = ev = DreamFitness(spec, be, tau, death=death, worlds=worlds, judge=judge)
-        else:  # the pixel-identical fast renderer; training episodes may be cut short, the mean's evaluations are full
-            fit, ev = RealFitness(spec, be, patience=cfg.patience, fast=True), RealFitness(spec, be, fast=True)
+        else:  # train on the agent-view renderer, cut short by patience; judge the mean on full games, pixel-identical
+            fit = RealFitness(spec, be, patience=cfg.patience, renderer='agent', slots=16)
+            ev = RealFitness(spec, be, renderer='exact')
         fps = {k: file_fingerprint(getattr(spec, k)) for k in ('vae', 'mdnrnn', 'z0')}  # what C is made from: a resume must match
         how = dict(in_dream=in_dream, tau=tau if in_dream else None, death=death if in_dream else None,
                    **({'worlds': [str(w) for w in worlds], 'judge': judge} if worlds else {}))
@@ -173,17 +174,20 @@ def stage_evaluate(agent, env:str, episodes:int=100, seed:int=0, workers:int=2,
                    death:str='threshold', # the dream's death rule
                    name:str='controller', # the controller's sub-folder in a run folder
                    backend:str='local', address:str=None, # where the episodes run (see `make_backend`)
+                   renderer:str='gym', # CarRacing: 'gym' for every reported score; 'agent' measures the training game
                   ) -> dict:
     "Score an agent over full episodes: env, episodes, mean, std, seed (and min, max, world)."
     if episodes < 1: raise ValueError(f"--episodes {episodes}: expected at least 1")
     if dream and env != 'doom': raise ValueError("--dream: only Doom has a dream with deaths to score")
     spec, cpath = evaluation_spec(agent, env, name); check_parts(spec)
     x = load_controller(cpath).get_flat()[None]; be = make_backend(backend, workers, address)
-    try: s = (DreamFitness(spec, be, tau, death=death) if dream else RealFitness(spec, be)).scores(x, episodes, seed)[0]
+    fit = DreamFitness(spec, be, tau, death=death) if dream else RealFitness(spec, be, renderer=renderer)
+    try: s = fit.scores(x, episodes, seed)[0]
     finally: be.close()
     st = episode_stats(s)
     return dict(env=env, episodes=episodes, mean=st['mean'], std=st['std'], seed=seed, min=st['min'], max=st['max'],
-                world='dream' if dream else 'real', **({'tau': tau, 'death': death} if dream else {}), agent=str(cpath))
+                world='dream' if dream else 'real', **({'tau': tau, 'death': death} if dream else {}), agent=str(cpath),
+                **({'renderer': renderer} if renderer != 'gym' else {}))
 
 # %% ../nbs/09_pipeline.ipynb #d4f3dc9b
 EVAL_EPISODES = {'smoke': 2, 'laptop': 100, 'paper': 100}  # paper: 100 episodes for the reported scores

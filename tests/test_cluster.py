@@ -1,7 +1,9 @@
 "The Ray backend: same fitnesses as the local pool, lost workers replaced, Ray optional."
-import os, subprocess, sys, threading, time, tomllib
+import os, subprocess, sys, threading, time
 from pathlib import Path
 import numpy as np, pytest
+try: import tomllib  # Python >= 3.11
+except ModuleNotFoundError: import tomli as tomllib  # Python 3.10: the dev extra installs tomli
 from world_models.agent import AgentSpec, DreamFitness, LocalBackend, RealFitness, agent_parts, make_backend
 from world_models.cluster import RayBackend, batches, require_ray
 from world_models.cmaes import make_es

@@ -7,7 +7,8 @@ from world_models.widgets import LatentExplorer, active_dims, data_uri, frames_h
 def test_frames_html_is_self_contained():
     frames = [np.full((8, 8, 3), v, np.uint8) for v in (0, 100, 200)]
     h = frames_html({'a': frames, 'b': frames}, labels=['x', 'y', 'z'], title='<t>')
-    assert h.count('data:image/jpeg;base64,') == 6
+    assert h.count('data:image/jpeg;base64,') == 7  # six in the script, and the first shown in the <img> without it
+    assert re.search(r'<img src="data:image/jpeg;base64,', h) and '<span class="wm-label">y</span>' in h
     assert not re.search(r'(src|href)="https?:', h) and '<script src' not in h
     assert '&lt;t&gt;' in h  # titles are escaped
     with pytest.raises(ValueError, match='no sequences'): frames_html({})

@@ -24,6 +24,7 @@ from .dream import DEATH_RULES
 from .vae import assets_dir
 from .pipeline import run_experiment, stage_collect, stage_controller, stage_evaluate, stage_mdnrnn, stage_vae
 from .doom import PAPER_TEMPERATURES, sweep_temperatures
+from . import __version__
 from .carracing import PAPER_ABLATIONS, run_ablations
 
 # %% ../nbs/90_cli.ipynb #345ac0dc
@@ -54,7 +55,7 @@ def common_flags(env:bool=True, # include --env (`run` takes the game as its arg
     p.add_argument('--out', type=Path, default=None, help='run folder (default: runs/ENV-PRESET)')
     p.add_argument('--seed', type=at_least(0), default=0, help='seed of the run (default: 0)')
     p.add_argument('--workers', type=at_least(1), default=None,
-                   help="worker processes (default: 2, or 1 on a 1-core machine; with --ray-address, the cluster's CPUs)")
+                   help="worker processes (default: 2, or 1 on a 1-core machine)")
     return p
 
 def n_workers(args) -> int:
@@ -69,7 +70,8 @@ def death_flag(p:argparse.ArgumentParser):
 def backend_flags(p:argparse.ArgumentParser):
     "--backend and --ray-address: where rollouts run."
     p.add_argument('--backend', choices=BACKENDS, default='local', help='where rollouts run: this process, a local process pool, or Ray (default: local)')
-    p.add_argument('--ray-address', default=None, help="with --backend ray: the cluster to join, e.g. HEAD_IP:6379 (default: start Ray on this machine)")
+    p.add_argument('--ray-address', default=None, help="with --backend ray: the cluster to join, e.g. HEAD_IP:6379 (default: start Ray on this machine); "
+                   "--workers then defaults to the cluster's CPUs")
 
 def name_flag(p:argparse.ArgumentParser):
     "--name: the controller's sub-folder of the run."
@@ -172,7 +174,7 @@ def add_train_controller(sub):
 def cmd_evaluate(args) -> dict:
     "Score an agent over full episodes; the JSON line has env, episodes, mean, std and seed."
     return stage_evaluate(args.agent or assets_dir(), args.env, args.episodes, args.seed, n_workers(args), args.dream, args.tau, args.death, args.name,
-                          renderer=args.renderer)
+                          progress=not args.quiet, renderer=args.renderer)
 
 # %% ../nbs/90_cli.ipynb #f5a76b19
 def add_evaluate(sub):
@@ -190,6 +192,7 @@ def add_evaluate(sub):
     p.add_argument('--tau', type=positive, default=1.15, help='dream temperature (default: 1.15)')
     death_flag(p)
     p.add_argument('--workers', type=at_least(1), default=max(1, min(2, os.cpu_count() or 1)), help='worker processes (default: 2)')
+    p.add_argument('--quiet', action='store_true', help='no progress bar')
     p.set_defaults(func=cmd_evaluate)
 
 # %% ../nbs/90_cli.ipynb #e23d4b0b
@@ -242,6 +245,7 @@ def add_ablations(sub):
     p.add_argument('--episodes', type=at_least(1), default=100, help='evaluation tracks per controller (default: 100)')
     p.add_argument('--shipped', action='store_true', help='use the V, M and z0 shipped in assets/ instead of the run folder\'s')
     p.add_argument('--controllers', nargs='+', choices=list(PAPER_ABLATIONS), default=None, help='only these shapes (default: all three)')
+    p.set_defaults(env='carracing')  # the paper's ablation is CarRacing's: --env defaults to it here
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.set_defaults(func=cmd_ablations)
 
@@ -265,6 +269,7 @@ def add_dream_page(sub):
 def build_parser() -> argparse.ArgumentParser:
     "The `world-models` parser with every subcommand."
     p = argparse.ArgumentParser(prog='world-models', description="Ha & Schmidhuber's World Models, rebuilt: each stage of the pipeline.")
+    p.add_argument('--version', action='version', version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
     add_collect(sub); add_train_vae(sub); add_train_mdnrnn(sub); add_train_controller(sub); add_evaluate(sub); add_run(sub)
     add_temperatures(sub); add_ablations(sub); add_dream_page(sub)

@@ -16,11 +16,11 @@ import multiprocessing as mp, multiprocessing.util
 # %% auto #0
 __all__ = ['ENV_IDS', 'RENDERERS', 'DOOM_ACTIONS', 'FAST_CAR_ID', 'AGENT_VIEW_ID', 'PREPROCESS', 'POLICIES', 'POLICY_ENVS',
            'PRESETS', 'SCHEMA', 'set_seed', 'atomic_write', 'save_json', 'file_fingerprint', 'make_env', 'raw_frame',
-           'doom_action_index', 'FastCarRacing', 'preprocess_car', 'preprocess_doom', 'DoomRandomHold', 'car_action',
-           'CarRandomWeights', 'CarWander', 'CollectConfig', 'preset_fields', 'collect_preset', 'episode_seed',
-           'cached_env', 'close_envs', 'play_episode', 'run_lock', 'clean_stale_tmp', 'die_with_parent', 'RolloutError',
-           'shard_path', 'save_rollout', 'load_rollout', 'shard_ok', 'shard_meta', 'collect_episode',
-           'collect_rollouts', 'write_manifest', 'FrameDataset', 'SequenceDataset']
+           'cache_dir', 'DoomInCache', 'doom_action_index', 'FastCarRacing', 'preprocess_car', 'preprocess_doom',
+           'DoomRandomHold', 'car_action', 'CarRandomWeights', 'CarWander', 'CollectConfig', 'preset_fields',
+           'collect_preset', 'episode_seed', 'cached_env', 'close_envs', 'play_episode', 'run_lock', 'clean_stale_tmp',
+           'die_with_parent', 'RolloutError', 'shard_path', 'save_rollout', 'load_rollout', 'shard_ok', 'shard_meta',
+           'collect_episode', 'collect_rollouts', 'write_manifest', 'FrameDataset', 'SequenceDataset']
 
 # %% ../nbs/01_data.ipynb #baff2c20
 import cv2
@@ -95,13 +95,30 @@ def make_env(env:str, # 'carracing' or 'doom'
     "Make the real, headless environment for `env`."
     if env not in ENV_IDS: raise ValueError(f"env={env!r}: expected one of {sorted(ENV_IDS)}")
     if renderer not in RENDERERS: raise ValueError(f"renderer={renderer!r}: expected one of {', '.join(RENDERERS)}")
-    if env == 'doom': import vizdoom.gymnasium_wrapper  # registers the Vizdoom* ids
-    if env == 'doom' or renderer == 'gym': return gym.make(ENV_IDS[env], **kwargs)
+    if env == 'doom':
+        import vizdoom.gymnasium_wrapper  # registers the Vizdoom* ids
+        return DoomInCache(gym.make(ENV_IDS[env], **kwargs))
+    if renderer == 'gym': return gym.make(ENV_IDS[env], **kwargs)
     return gym.make(FAST_CAR_ID if renderer == 'exact' else AGENT_VIEW_ID, **kwargs)
 
 def raw_frame(obs) -> np.ndarray:
     "The RGB screen inside an observation (Doom's is a dict with a 'screen' key)."
     return obs['screen'] if isinstance(obs, dict) else obs
+
+# %% ../nbs/01_data.ipynb #701166e2
+def cache_dir(*parts:str, # sub-folders
+             ) -> Path:
+    "A folder of this package's cache (`$XDG_CACHE_HOME/world_models`, default `~/.cache/world_models`), made on use."
+    d = Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache', 'world_models', *parts)
+    d.mkdir(parents=True, exist_ok=True); return d
+
+class DoomInCache(gym.Wrapper):
+    "ViZDoom whose engine starts in a cache folder: its `_vizdoom.ini` and `_vizdoom/` are not written to the CWD."
+    def reset(self, **kwargs):
+        "Reset, starting the engine (on the first reset) inside `cache_dir('vizdoom')`."
+        cwd = os.getcwd(); os.chdir(cache_dir('vizdoom'))
+        try: return self.env.reset(**kwargs)
+        finally: os.chdir(cwd)
 
 # %% ../nbs/01_data.ipynb #bea0a98f
 DOOM_ACTIONS = np.array([0., 1., -1.], np.float32)  # env index -> signed move: 0 stay, 1 right, 2 left

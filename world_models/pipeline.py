@@ -6,14 +6,14 @@ Docs: https://world-models-course.github.io/world-models/pipeline.html.md"""
 
 # %% ../nbs/09_pipeline.ipynb #32cffac6
 from __future__ import annotations
-import csv, json, time
+import csv, json, sys, time
 from dataclasses import asdict
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['EVAL_EPISODES', 'STAGE_FILES', 'stage_collect', 'stage_vae', 'stage_mdnrnn', 'controller_parts', 'check_parts',
-           'stage_controller', 'evaluation_spec', 'stage_evaluate', 'experiment_stages', 'write_report', 'read_report',
-           'run_experiment']
+           'stage_controller', 'ProgressBackend', 'evaluation_spec', 'stage_evaluate', 'experiment_stages', 'minutes',
+           'key_result', 'write_report', 'read_report', 'run_experiment']
 
 # %% ../nbs/09_pipeline.ipynb #6da7f01f
 import numpy as np
@@ -149,6 +149,22 @@ def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=
     finally: be.close()
     return dict(in_dream=in_dream, **{k: res[k] for k in ('generations', 'seconds', 'best')})
 
+# %% ../nbs/09_pipeline.ipynb #782278fe
+class ProgressBackend:
+    "A backend run in rounds of `workers` tasks, ticking a tqdm bar by `size(task)` after each: same results, same order."
+    def __init__(self, backend, # the backend that runs the tasks
+                 bar, # a tqdm bar
+                 size=lambda task: 1, # how many units (e.g. episodes) a task is
+                ):
+        self.backend, self.bar, self.size, self.workers = backend, bar, size, backend.workers
+    def map(self, fn, tasks:list) -> list:
+        "Like the backend's `map`, in rounds."
+        out, k = [], max(1, self.workers or 1)
+        for i in range(0, len(tasks), k):
+            out += self.backend.map(fn, tasks[i:i + k]); self.bar.update(sum(map(self.size, tasks[i:i + k])))
+        return out
+    def close(self): self.bar.close(); self.backend.close()
+
 # %% ../nbs/09_pipeline.ipynb #a249d348
 def evaluation_spec(agent, # a run folder or assets/
                     env:str, name:str='controller', # the controller's sub-folder in a run folder
@@ -166,7 +182,10 @@ def evaluation_spec(agent, # a run folder or assets/
                 raise ValueError(f"{getattr(spec, k)}: changed since the controller in {meta.parent} was trained with it; train the controller again")
         return spec, agent / name / 'controller.safetensors'
     parts = agent_parts(agent, env)
-    if not all(parts.values()): raise FileNotFoundError(f"{agent}: no complete {env} agent (found {parts}); train one with `world-models train-controller`")
+    if not all(parts.values()):
+        fix = ("the package was installed without its shipped weights: reinstall it, or pass --agent RUN_FOLDER"
+               if agent.resolve() == assets_dir().resolve() else "train one with `world-models train-controller`")
+        raise FileNotFoundError(f"{agent}: no complete {env} agent (missing {[k for k, v in parts.items() if not v]}); {fix}")
     return AgentSpec(env, parts['vae'], parts['mdnrnn'], parts['z0']), Path(parts['controller'])
 
 def stage_evaluate(agent, env:str, episodes:int=100, seed:int=0, workers:int=2,
@@ -174,6 +193,7 @@ def stage_evaluate(agent, env:str, episodes:int=100, seed:int=0, workers:int=2,
                    death:str='threshold', # the dream's death rule
                    name:str='controller', # the controller's sub-folder in a run folder
                    backend:str='local', address:str=None, # where the episodes run (see `make_backend`)
+                   progress:bool=False, # show a tqdm bar of the episodes played
                    renderer:str='gym', # CarRacing: 'gym' for every reported score; 'agent' measures the training game
                   ) -> dict:
     "Score an agent over full episodes: env, episodes, mean, std, seed (and min, max, world)."
@@ -181,6 +201,7 @@ def stage_evaluate(agent, env:str, episodes:int=100, seed:int=0, workers:int=2,
     if dream and env != 'doom': raise ValueError("--dream: only Doom has a dream with deaths to score")
     spec, cpath = evaluation_spec(agent, env, name); check_parts(spec)
     x = load_controller(cpath).get_flat()[None]; be = make_backend(backend, workers, address)
+    if progress and not dream: be = ProgressBackend(be, tqdm(total=episodes, desc=f'evaluate {env}', unit='ep'), lambda t: len(t[2]))
     fit = DreamFitness(spec, be, tau, death=death) if dream else RealFitness(spec, be, renderer=renderer)
     try: s = fit.scores(x, episodes, seed)[0]
     finally: be.close()
@@ -202,17 +223,35 @@ def experiment_stages(env:str, preset:str, seed:int, workers:int, progress:bool,
             ('vae', lambda run: stage_vae(run, **kw)),
             ('mdnrnn', lambda run: stage_mdnrnn(run, **kw)),
             ('controller', lambda run: stage_controller(run, **be, in_dream=env == 'doom', tau=tau, death=death)),
-            ('evaluate', lambda run: stage_evaluate(run, env, EVAL_EPISODES[preset], seed=seed + 1000, workers=workers, backend=backend, address=address))]
+            ('evaluate', lambda run: stage_evaluate(run, env, EVAL_EPISODES[preset], seed=seed + 1000, workers=workers, backend=backend, address=address, progress=progress))]
+
+# %% ../nbs/09_pipeline.ipynb #01b48654
+def minutes(seconds:float) -> str:
+    "Wall-clock as minutes to 0.1, with the seconds under two minutes (a smoke stage takes seconds)."
+    return f"{seconds / 60:.1f}" + (f" ({seconds:.0f} s)" if seconds < 120 else '')
+
+def key_result(stage:str, # the stage's name
+               res:dict, # what the stage returned
+              ) -> str:
+    "The one line of a stage's result a reader looks for, rounded."
+    if stage == 'collect': return f"{res['episodes']:,} episodes, {res['steps']:,} steps"
+    if stage == 'vae': return f"reconstruction loss {res['r_loss']:.1f} after {res['steps']:,} steps"
+    if stage == 'mdnrnn' and 'validation' in res:
+        return "held-out loss " + ', '.join(f"{k} {v:.3f}" for k, v in res['validation'].items() if isinstance(v, (int, float)))
+    if stage == 'controller' and res.get('best'):
+        b = res['best']; return f"best mean {b['mean']:.0f} ± {b.get('std', 0):.0f} at generation {b['generation']} of {res['generations']}"
+    if stage == 'evaluate': return f"{res['mean']:.0f} ± {res['std']:.0f} over {res['episodes']} {res.get('world', 'real')} episodes"
+    nums = {k: v for k, v in res.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return ', '.join(f"{k} {v:,.4g}" for k, v in list(nums.items())[:3])
 
 # %% ../nbs/09_pipeline.ipynb #30a90d34
 def write_report(run, report:dict) -> dict:
     "Atomically write `report.json` and a markdown table of the stages' wall-clock and results."
     run = Path(run); save_json(run / 'report.json', report)
-    lines = [f"# {report['env']} ({report['preset']}, seed {report['seed']})", '', '| stage | wall-clock | result |', '|---|---|---|']
-    for name, st in report['stages'].items():
-        lines.append(f"| {name} | {st['seconds'] / 60:.1f} min | {json.dumps(st['result'])[:160]} |")
+    lines = [f"# {report['env']} ({report['preset']}, seed {report['seed']})", '', '| stage | minutes | key result |', '|---|--:|---|']
+    for name, st in report['stages'].items(): lines.append(f"| {name} | {minutes(st['seconds'])} | {key_result(name, st['result'])} |")
     total = sum(st['seconds'] for st in report['stages'].values())
-    lines += [f"| **total** | **{total / 60:.1f} min** | |", '']
+    lines += [f"| **total** | **{minutes(total)}** | |", '']
     if 'evaluate' in report['stages']:
         e = report['stages']['evaluate']['result']; lines.append(f"Real-game score: **{e['mean']:.0f} ± {e['std']:.0f}** over {e['episodes']} episodes.")
     atomic_write(run / 'report.md', lambda tmp: Path(tmp).write_text('\n'.join(lines) + '\n'))
@@ -243,6 +282,9 @@ def run_experiment(env:str, preset:str='laptop', run=None, seed:int=0, workers:i
     gone = next((i for i, s in enumerate(done) if s in STAGE_FILES and not (run / STAGE_FILES[s]).exists()), None)
     for s in done[gone:] if gone is not None else []: del report['stages'][s]  # a stage whose files are gone is run again, and every later one
     stages = experiment_stages(env, preset, seed, workers, progress, tau, death, backend, address)
+    if all(name in report['stages'] for name, _ in stages):
+        if progress: print(f"{run}: every stage is already done, nothing left to do (see {run / 'report.md'})", file=sys.stderr)
+        return report
     bar = tqdm(stages, desc=f'{env} {preset}', unit='stage', disable=not progress)
     for name, fn in bar:
         if name in report['stages']: continue

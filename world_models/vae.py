@@ -198,9 +198,9 @@ def encode_rollouts(model:ConvVAE, # trained V
 
 # %% ../nbs/02_vae.ipynb #e55e3e9b
 def assets_dir() -> Path:
-    "The repository's `assets/` folder: shipped weights and saved results."
+    "The package's `assets/` folder (the repository's `assets/`, linked as package data): weights and results."
     import world_models
-    return Path(world_models.__file__).resolve().parent.parent / 'assets'
+    return Path(world_models.__file__).resolve().parent / 'assets'
 
 def load_vae(path, # a `.safetensors` written by `train_vae` (e.g. assets/vae_doom.safetensors)
             ) -> ConvVAE:

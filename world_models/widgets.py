@@ -11,8 +11,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['data_uri', 'frames_html', 'decode_z', 'encode_mu', 'active_dims', 'traversal_frames', 'latent_traversal_html',
-           'LatentExplorer', 'dream_clip', 'dream_player_html', 'DreamPlayer', 'episode_frames', 'side_by_side',
-           'save_gif']
+           'LatentExplorer', 'widget_bundle', 'dream_clip', 'dream_player_html', 'DreamPlayer', 'episode_frames',
+           'side_by_side', 'save_gif']
 
 # %% ../nbs/10_widgets.ipynb #c4896425
 import numpy as np
@@ -68,12 +68,13 @@ def frames_html(seqs:dict, # name -> list of uint8 frames (H, W, 3); all lists t
     data = {k: [data_uri(f) for f in v] for k, v in seqs.items()}
     opts = ''.join(f'<option value="{html.escape(k)}">{html.escape(k)}</option>' for k in seqs)
     start = n // 2 if start is None else start
+    first = html.escape(data[next(iter(seqs))][start])  # shown before (and without) the script
     return (f'<div id="{uid}" class="wm-player" style="font-family:sans-serif;font-size:13px">'
             f'<div>{html.escape(title)}</div>'
-            f'<img width="{size}" height="{size}" style="image-rendering:pixelated;display:block;margin:4px 0" alt="{html.escape(title)}">'
+            f'<img src="{first}" width="{size}" height="{size}" style="image-rendering:pixelated;display:block;margin:4px 0" alt="{html.escape(title)}">'
             f'<select{" hidden" if len(seqs) == 1 else ""}>{opts}</select> '
             f'<input type="range" min="0" max="{n - 1}" step="1" value="{start}" style="width:{size}px"> '
-            f'<span class="wm-label"></span>{" <button>play</button>" if play else ""}'
+            f'<span class="wm-label">{html.escape(labels[start])}</span>{" <button>play</button>" if play else ""}'
             f'<script>{_PLAYER_JS % dict(id=json.dumps(uid), data=json.dumps(data), labels=json.dumps(labels), ms=1000 // fps)}</script></div>')
 
 # %% ../nbs/10_widgets.ipynb #d9f91c6b
@@ -114,7 +115,7 @@ def latent_traversal_html(vae:ConvVAE, frame:np.ndarray, dims=None, k:int=6, tit
     "Static latent-traversal player for one frame (dims: the `k` most active, by default)."
     dims = dims if dims is not None else active_dims(vae, encode_mu(vae, frame[None])[0], k)
     seqs, labels = traversal_frames(vae, frame, dims, **kwargs)
-    return frames_html({'original': [frame] * len(labels), **seqs}, labels, title=title, start=len(labels) // 2)
+    return frames_html({**seqs, 'original': [frame] * len(labels)}, labels, title=title, start=len(labels) // 2)  # opens on a dimension
 
 # %% ../nbs/10_widgets.ipynb #a30b8983
 class LatentExplorer:
@@ -135,6 +136,16 @@ class LatentExplorer:
         for s in self.sliders: s.observe(lambda _: self.update(), 'value')
         self.widget = W.VBox([W.HBox([self.pick, self.rand]), W.HBox([self.orig, self.image]), *self.sliders])
         self.reset()
+
+# %% ../nbs/10_widgets.ipynb #d025392d
+def widget_bundle(widget, # an ipywidgets widget
+                  *pngs:bytes, # PNG pictures of its current state
+                 ) -> dict:
+    "The widget's mime bundle plus its pictures as HTML, which pages and untrusted notebooks show instead of `VBox(...)`."
+    b = dict(widget._repr_mimebundle_())
+    b['text/html'] = ''.join(f'<img src="data:image/png;base64,{base64.b64encode(p).decode()}" width="192" height="192" '
+                             'style="image-rendering:pixelated;margin-right:4px" alt="the widget\'s current picture">' for p in pngs)
+    return b
 
 # %% ../nbs/10_widgets.ipynb #88b269d8
 def _png(frame): return iio.imwrite('<bytes>', frame, extension='.png')
@@ -162,7 +173,7 @@ def random(self:LatentExplorer, _=None):
 @patch
 def _ipython_display_(self:LatentExplorer):
     from IPython.display import display  # only where the widget is shown
-    display(self.widget)
+    display(widget_bundle(self.widget, self.orig.value, self.image.value), raw=True)
 
 # %% ../nbs/10_widgets.ipynb #8983ee29
 def dream_clip(mdn, vae:ConvVAE, z0:dict, # M, V and initial-z statistics
@@ -222,7 +233,7 @@ def show(self:DreamPlayer):
 @patch
 def _ipython_display_(self:DreamPlayer):
     from IPython.display import display  # only where the widget is shown
-    display(self.widget)
+    display(widget_bundle(self.widget, self.image.value), raw=True)
 
 # %% ../nbs/10_widgets.ipynb #cc97faa4
 def episode_frames(agent, env, # an `Agent` and a Gymnasium env (real game or `DreamEnv`)

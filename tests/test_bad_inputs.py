@@ -195,13 +195,16 @@ def test_report_that_is_not_a_report(run, content):
     else: (run / 'report.json').write_text(content)
     refused(run, ['run', 'doom', '--preset', 'smoke', '--out', run, '--quiet', '--workers', '1'], 'report.json')
 
+FAKE = dict(mean=0., std=0., episodes=1, steps=1, new_episodes=0, episodes_per_min=0., steps_per_s=0., r_loss=0., encoded=1,
+            train_episodes=1, validation_episodes=0, validation={}, in_dream=True, generations=1, seconds=0., best=None, seed=0)
+
 def test_report_claiming_a_stage_whose_folder_is_gone(run, monkeypatch):
     "The stage whose files are gone is run again, and every later one; the earlier ones are not."
     import world_models.pipeline as pl
     ran = []
-    monkeypatch.setattr(pl, 'experiment_stages', lambda *a, **k: [(s, lambda r, s=s: ran.append(s) or dict(mean=0., std=0., episodes=1)) for s in
+    monkeypatch.setattr(pl, 'experiment_stages', lambda *a, **k: [(s, lambda r, s=s: ran.append(s) or dict(FAKE)) for s in
                                                                    ('collect', 'vae', 'mdnrnn', 'controller', 'evaluate')])
-    save_json(run / 'report.json', dict(env='doom', preset='smoke', seed=0, stages={s: dict(seconds=1, result={}) for s in
+    save_json(run / 'report.json', dict(env='doom', preset='smoke', seed=0, stages={s: dict(seconds=1, result=dict(FAKE)) for s in
                                                                                     ('collect', 'vae', 'mdnrnn', 'controller', 'evaluate')}))
     (run / 'rollouts' / 'manifest.json').write_text('{}'); shutil.rmtree(run / 'mdnrnn')
     pl.run_experiment('doom', 'smoke', run, progress=False)

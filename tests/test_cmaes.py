@@ -33,8 +33,9 @@ def test_checkpoint_resumes_exactly_and_refuses_other_sizes():
         Xa, Xb = a.ask(), b.ask(); np.testing.assert_array_equal(Xa, Xb)
         a.tell(Xa, rosenbrock(Xa)); b.tell(Xb, rosenbrock(Xb))
     with pytest.raises(ValueError, match='dimension'): CMAES(np.zeros(3)).load_state_dict(a.state_dict())
-    p = PycmaES(np.zeros(5), 0.3, 8, seed=1); q = PycmaES(np.zeros(5), 0.3, 8, seed=7)
-    q.load_state_dict(p.state_dict()); np.testing.assert_array_equal(p.ask(), q.ask())
+    p = PycmaES(np.zeros(5), 0.3, 8, seed=1)  # pycma's state exists only as a pickle: never stored, never loaded
+    assert all(v.dtype != object for v in p.state_dict().values())
+    with pytest.raises(ValueError, match='cannot resume from disk'): PycmaES(np.zeros(5), 0.3, 8).load_state_dict(p.state_dict())
 
 def test_tell_checks_its_input_and_costs_negate_rewards():
     es = make_es('course', np.zeros(4), 0.1, 6)

@@ -6,7 +6,7 @@ Docs: https://world-models-course.github.io/world-models/agent.html.md"""
 
 # %% ../nbs/07_agent.ipynb #d084e69d
 from __future__ import annotations
-import multiprocessing as mp
+import multiprocessing as mp, os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ __all__ = ['MAX_STEPS', 'BACKENDS', 'JUDGES', 'Agent', 'encode_obs', 'run_episod
 import numpy as np
 import torch
 from fastcore.basics import patch
-from .data import PREPROCESS, cached_env, doom_action_index, episode_seed, raw_frame
+from .data import PREPROCESS, cached_env, die_with_parent, doom_action_index, episode_seed, raw_frame
 from .vae import ConvVAE, load_vae, to_input
 from .mdnrnn import MDNRNN, load_mdnrnn
 from .controller import ACTION_MAPS, CONTROLLERS, Controller, Population, controller_input
@@ -163,9 +163,9 @@ class SerialBackend:
     def map(self, fn, tasks:list) -> list: return [fn(*t) for t in tasks]
     def close(self): pass
 
-def _init_worker():
-    "Worker processes: one torch thread each (two single-threaded workers beat one two-threaded)."
-    torch.set_num_threads(1)
+def _init_worker(parent:int):
+    "Worker processes: one torch thread each (two single-threaded workers beat one two-threaded); they die with `parent`."
+    torch.set_num_threads(1); die_with_parent(parent)
 
 class LocalBackend:
     "Run tasks on a pool of `workers` spawned processes on this machine; results in task order."
@@ -173,7 +173,7 @@ class LocalBackend:
         if workers < 1: raise ValueError(f"workers={workers}: expected at least 1")
         self.workers, self.pool = workers, None
     def map(self, fn, tasks:list) -> list:
-        if self.pool is None: self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context('spawn'), initializer=_init_worker)
+        if self.pool is None: self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context('spawn'), initializer=_init_worker, initargs=(os.getpid(),))
         return list(self.pool.map(fn, *zip(*tasks))) if tasks else []
     def close(self):
         if self.pool is not None: self.pool.shutdown(cancel_futures=True); self.pool = None
@@ -311,7 +311,8 @@ def _dream_task(spec:dict, X, rollouts, tau, seed, max_steps, dtype, death='thre
     "`dream_scores` for a slice of the population (runs in a worker)."
     s = AgentSpec(**spec); own = cached(load_mdnrnn, s.mdnrnn)
     mdn = own if world is None else cached(load_mdnrnn, world)
-    return dream_scores(mdn, cached(load_z0, s.z0), X, rollouts, tau, seed, max_steps, s.controller, dtype, death, memory=own)
+    try: return dream_scores(mdn, cached(load_z0, s.z0), X, rollouts, tau, seed, max_steps, s.controller, dtype, death, memory=own)
+    except ValueError as e: raise ValueError(f"{world or s.mdnrnn}: {e}") from None  # name the M that dreamed
 
 def fast_dtype() -> str:
     "'bfloat16' where this CPU multiplies it natively (AVX-512 BF16 / AMX), else 'float32'."
@@ -320,26 +321,28 @@ def fast_dtype() -> str:
 JUDGES = ('worst', 'all')
 
 class DreamFitness:
-    "Score controllers in M's dream (or several Ms' dreams), one batched dream per worker and world."
+    "Score controllers in M's dream (or several Ms' dreams), one batched dream per `chunk` candidates and world."
     def __init__(self, spec:AgentSpec, backend=None, tau:float=1.15, max_steps:int=2100,
                  dtype:str=None, # M's matmul precision in the dream (default: `fast_dtype()`)
                  death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample'
                  worlds:list=(), # other Ms (files, same V) that also dream; the agent's own M always does
                  judge:str='worst', # with worlds: keep each candidate's worst world ('worst') or every dream ('all')
+                 chunk:int=4, # candidates per batched dream (paper: 64 dreams each): fixed, so scores never depend on the worker count
                 ):
         if judge not in JUDGES: raise ValueError(f"judge={judge!r}: expected one of {', '.join(JUDGES)}")
         self.spec, self.backend, self.tau, self.max_steps, self.dtype, self.death = spec, backend or SerialBackend(), tau, max_steps, dtype or fast_dtype(), death
-        self.worlds, self.judge = [str(w) for w in worlds], judge
+        self.worlds, self.judge, self.chunk = [str(w) for w in worlds], judge, chunk
 
 # %% ../nbs/07_agent.ipynb #65a2574c
 @patch
 def scores(self:DreamFitness, X:np.ndarray, rollouts:int, seed:int) -> np.ndarray:
     "Survival steps (P, R): every dream (one world), or each candidate's worst world's (`judge='worst'`), or all (`'all'`)."
     from world_models.agent import _dream_task
-    X = np.atleast_2d(X); k, worlds = min(self.backend.workers, len(X)), [None] + self.worlds  # None: the agent's own M
+    X, worlds = np.atleast_2d(X), [None] + self.worlds  # None: the agent's own M
+    parts = [X[i:i + self.chunk] for i in range(0, len(X), self.chunk)]; k = len(parts)  # chunk i's dreams: seeded by i alone
     r = rollouts if len(worlds) == 1 else max(1, rollouts // len(worlds))
     tasks = [(asdict(self.spec), part, r, self.tau, episode_seed(seed, i, w), self.max_steps, self.dtype, self.death, world)
-             for w, world in enumerate(worlds) for i, part in enumerate(np.array_split(X, k))]
+             for w, world in enumerate(worlds) for i, part in enumerate(parts)]
     out = self.backend.map(_dream_task, tasks)
     S = np.stack([np.concatenate(out[w * k:(w + 1) * k]) for w in range(len(worlds))])  # (W, P, r)
     if len(worlds) == 1 or self.judge == 'all': return np.concatenate(S, 1)  # (P, W*r)

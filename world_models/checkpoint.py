@@ -6,12 +6,12 @@ Docs: https://world-models-course.github.io/world-models/checkpoint.html.md"""
 
 # %% ../nbs/11_checkpoint.ipynb #108bda6e
 from __future__ import annotations
-import csv, json, time
+import csv, io, json, math, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['check_fits', 'save_checkpoint', 'load_checkpoint', 'save_weights', 'read_weights', 'load_weights', 'load_model',
-           'fit']
+__all__ = ['check_fits', 'check_finite', 'save_checkpoint', 'load_checkpoint', 'save_weights', 'read_weights', 'load_weights',
+           'load_model', 'fit']
 
 # %% ../nbs/11_checkpoint.ipynb #685f58ef
 import torch
@@ -38,6 +38,15 @@ def check_fits(path, # file the state came from, named in errors
         bad = sorted({*want, *have} - ({*want} & {*have}) | {k for k in want if k in have and want[k] != have[k]})
         raise ValueError(f"{path}: tensors do not match {type(model).__name__}: " +
                          ', '.join(f"{k} saved {have.get(k)} vs model {want.get(k)}" for k in bad[:5]))
+
+# %% ../nbs/11_checkpoint.ipynb #b3bd826f
+def check_finite(path, # file the tensors came from, named in the error
+                 state:dict, # name -> tensor
+                ):
+    "Raise a `ValueError` naming `path` and the tensor if a floating-point tensor holds NaN or inf."
+    for k, v in state.items():
+        if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all():
+            raise ValueError(f"{path}: tensor {k!r} holds NaN or inf values; the file is corrupt (train again, or restore it)")
 
 # %% ../nbs/11_checkpoint.ipynb #d2573cca
 def save_checkpoint(path, # destination `.pt`
@@ -85,6 +94,7 @@ def load_weights(path, # a file written by `save_weights`
     state, saved_cfg, info = read_weights(path)
     check_fits(path, model, state, saved_cfg, cfg)
     ref = model.state_dict()
+    check_finite(path, state)
     model.load_state_dict({k: v.to(ref[k].dtype) for k, v in state.items()})
     return info
 
@@ -104,16 +114,27 @@ def _resume(ckpt:Path, model, opt, fixed:dict) -> dict:
     "Load a checkpoint into `model` and `opt` after checking model and settings; returns its counters."
     c = load_checkpoint(ckpt)
     check_fits(ckpt, model, c['model'], c['config'].get('model'), getattr(model, 'config', None))
-    for k, v in fixed.items():
-        if c['config'].get(k) != v: raise ValueError(f"{ckpt}: was trained with {k}={c['config'].get(k)}, now {v}; use another --out")
+    check_finite(ckpt, c['model'])
+    for k, v in fixed.items():  # a setting a checkpoint predates (it has no record of it) cannot be checked
+        if k in c['config'] and c['config'][k] != v: raise ValueError(f"{ckpt}: was trained with {k}={c['config'].get(k)}, now {v}; use another --out")
     model.load_state_dict(c['model']); opt.load_state_dict(c['opt']); torch.set_rng_state(c['rng'])
     return dict(step=c['step'], epoch=c['epoch'], batch=c['batch'], seconds=c['seconds'])
 
+def _metric_rows(path:Path, step:int) -> list:
+    "The rows of a metrics CSV up to `step`, all parsed before anything is written; a bad row raises naming the file."
+    if not path.exists(): return []
+    try: rows = list(csv.DictReader(path.open(newline='')))
+    except (csv.Error, UnicodeDecodeError) as e: raise ValueError(f"{path}: not a readable metrics CSV ({e}); fix or move it") from e
+    for i, r in enumerate(rows, 2):
+        try: r['step'] = int(r.get('step') or '')
+        except ValueError: raise ValueError(f"{path}: line {i}: step {r.get('step')!r} is not a whole number; fix or move the file") from None
+    return [r for r in rows if r['step'] <= step]
+
 def _metrics(path:Path, step:int, fields:list):
-    "Open the metrics CSV for writing, keeping only rows up to `step`."
-    rows = [r for r in csv.DictReader(path.open())] if path.exists() else []
-    f = path.open('w', newline=''); w = csv.DictWriter(f, fields, extrasaction='ignore')
-    w.writeheader(); w.writerows(r for r in rows if int(r['step']) <= step); return f, w
+    "Keep the metrics CSV's rows up to `step` (rewritten atomically), then open it for appending."
+    buf = io.StringIO(); w = csv.DictWriter(buf, fields, extrasaction='ignore'); w.writeheader(); w.writerows(_metric_rows(path, step))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(buf.getvalue()))
+    f = path.open('a', newline=''); return f, csv.DictWriter(f, fields, extrasaction='ignore')
 
 # %% ../nbs/11_checkpoint.ipynb #978673de
 def fit(step_fn, # step_fn(batch, steps_done) -> (n_items, {metric: float}): one optimiser step
@@ -142,6 +163,9 @@ def fit(step_fn, # step_fn(batch, steps_done) -> (n_items, {metric: float}): one
             for i, batch in enumerate(batches(st['epoch'])):
                 if i < st['batch']: continue  # consumed before the checkpoint we resumed from
                 n, m = step_fn(batch, st['step']); dt = time.perf_counter() - t0
+                if bad := [k for k, v in m.items() if not math.isfinite(v)]:  # stop before a NaN reaches a checkpoint
+                    raise ValueError(f"{ckpt}: {desc}: {', '.join(bad)} not finite at step {st['step'] + 1}; "
+                                     "nothing was saved after the last good checkpoint (check the data and the learning rate)")
                 st.update(step=st['step'] + 1, batch=i + 1, seconds=st['seconds'] + dt)
                 log.writerow(dict(step=st['step'], epoch=st['epoch'], items_s=round(n / dt, 1), **{k: round(v, 4) for k, v in m.items()})); f.flush()  # readable while training
                 bar.update(1); bar.set_postfix(**{k: f"{v:.3g}" for k, v in m.items()}, per_s=f"{n / dt:.0f}")

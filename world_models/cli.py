@@ -10,14 +10,15 @@ import argparse, json, math, os, shlex, sys
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['common_flags', 'n_workers', 'death_flag', 'backend_flags', 'name_flag', 'training_flags', 'run_dir', 'pooled_stats',
-           'record_target', 'record_result', 'record_flag', 'cmd_collect', 'add_collect', 'cmd_train_vae',
-           'add_train_vae', 'cmd_train_mdnrnn', 'add_train_mdnrnn', 'cmd_train_controller', 'add_train_controller',
-           'cmd_evaluate', 'add_evaluate', 'cmd_run', 'add_run', 'cmd_temperatures', 'add_temperatures',
-           'cmd_ablations', 'add_ablations', 'cmd_dream_page', 'add_dream_page', 'build_parser', 'main']
+__all__ = ['at_least', 'positive', 'common_flags', 'n_workers', 'death_flag', 'backend_flags', 'name_flag', 'training_flags',
+           'run_dir', 'pooled_stats', 'record_target', 'record_result', 'record_flag', 'cmd_collect', 'add_collect',
+           'cmd_train_vae', 'add_train_vae', 'cmd_train_mdnrnn', 'add_train_mdnrnn', 'cmd_train_controller',
+           'add_train_controller', 'cmd_evaluate', 'add_evaluate', 'cmd_run', 'add_run', 'cmd_temperatures',
+           'add_temperatures', 'cmd_ablations', 'add_ablations', 'cmd_dream_page', 'add_dream_page', 'build_parser',
+           'main']
 
 # %% ../nbs/90_cli.ipynb #49243334
-from .data import ENV_IDS, PRESETS, POLICIES, RENDERERS, RolloutError, atomic_write
+from .data import ENV_IDS, PRESETS, POLICIES, RENDERERS, RolloutError, atomic_write, clean_stale_tmp, run_lock
 from .agent import BACKENDS, JUDGES
 from .controller import CONTROLLERS
 from .dream import DEATH_RULES
@@ -27,6 +28,24 @@ from .doom import PAPER_TEMPERATURES, sweep_temperatures
 from . import __version__
 from .carracing import PAPER_ABLATIONS, run_ablations
 
+# %% ../nbs/90_cli.ipynb #345ac0dc
+def at_least(lo:int, # the smallest value accepted
+            ):
+    "An argparse type: a whole number >= `lo`."
+    def whole(s:str) -> int:
+        try: v = int(s)
+        except ValueError: v = None
+        if v is None or v < lo: raise argparse.ArgumentTypeError(f"expected a whole number >= {lo}, got {s!r}")
+        return v
+    return whole
+
+def positive(s:str) -> float:
+    "An argparse type: a finite number > 0, i.e. in (0, inf)."
+    try: v = float(s)
+    except ValueError: v = math.nan
+    if not (math.isfinite(v) and v > 0): raise argparse.ArgumentTypeError(f"expected a finite number in (0, inf), got {s!r}")
+    return v
+
 # %% ../nbs/90_cli.ipynb #2eb29080
 def common_flags(env:bool=True, # include --env (`run` takes the game as its argument instead)
                 ) -> argparse.ArgumentParser:
@@ -35,8 +54,8 @@ def common_flags(env:bool=True, # include --env (`run` takes the game as its arg
     if env: p.add_argument('--env', choices=sorted(ENV_IDS), default='doom', help='which game (default: doom)')
     p.add_argument('--preset', choices=PRESETS, default='laptop', help='size of the run (default: laptop)')
     p.add_argument('--out', type=Path, default=None, help='run folder (default: runs/ENV-PRESET)')
-    p.add_argument('--seed', type=int, default=0, help='seed of the run (default: 0)')
-    p.add_argument('--workers', type=int, default=None,
+    p.add_argument('--seed', type=at_least(0), default=0, help='seed of the run (default: 0)')
+    p.add_argument('--workers', type=at_least(1), default=None,
                    help="worker processes (default: 2, or 1 on a 1-core machine)")
     return p
 
@@ -61,8 +80,8 @@ def name_flag(p:argparse.ArgumentParser):
 
 def training_flags(p:argparse.ArgumentParser):
     "The flags every trainer takes: --epochs, --max-steps, --quiet, --device, --in-memory."
-    p.add_argument('--epochs', type=int, default=None, help="epochs (default: the preset's)")
-    p.add_argument('--max-steps', type=int, default=None, help="stop after this many steps (default: the preset's)")
+    p.add_argument('--epochs', type=at_least(1), default=None, help="epochs (default: the preset's)")
+    p.add_argument('--max-steps', type=at_least(1), default=None, help="stop after this many steps (default: the preset's)")
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.add_argument('--device', default='cpu', help="where the model trains: cpu, cuda, cuda:1, ... (default: cpu)")
     p.add_argument('--in-memory', action='store_true', help='read the data once and keep it in memory (a GPU then never waits for the disk)')
@@ -130,8 +149,8 @@ def add_collect(sub):
     "Register the `collect` subcommand."
     p = sub.add_parser('collect', parents=[common_flags()], help='collect random-policy rollouts',
                        description='Play the real game with a random policy and store each episode as a shard in OUT/rollouts.')
-    p.add_argument('--rollouts', type=int, default=None, help="number of episodes (default: the preset's)")
-    p.add_argument('--max-steps', type=int, default=None, help="steps per episode at most (default: the preset's)")
+    p.add_argument('--rollouts', type=at_least(1), default=None, help="number of episodes (default: the preset's)")
+    p.add_argument('--max-steps', type=at_least(1), default=None, help="steps per episode at most (default: the preset's)")
     p.add_argument('--policy', choices=sorted(POLICIES), default=None, help="random policy (default: the preset's)")
     backend_flags(p)
     p.add_argument('--quiet', action='store_true', help='no progress bar')
@@ -182,22 +201,22 @@ def add_train_controller(sub):
     p = sub.add_parser('train-controller', parents=[common_flags()], help='evolve C with CMA-ES (real game or dream)',
                        description='Evolve the linear controller with CMA-ES, resuming from OUT/controller/es.npz.')
     p.add_argument('--in-dream', action='store_true', help="score controllers inside M's dream (Doom)")
-    p.add_argument('--tau', type=float, default=1.15, help='dream temperature (default: 1.15, the paper\'s best transfer)')
+    p.add_argument('--tau', type=positive, default=1.15, help='dream temperature (default: 1.15, the paper\'s best transfer)')
     p.add_argument('--shipped', action='store_true', help='use the V, M and z0 shipped in assets/ instead of the run folder\'s')
     death_flag(p)
     p.add_argument('--worlds', nargs='+', default=[], metavar='M_FILE', help="with --in-dream: other Ms (same V) that dream too, the agent keeping its own M (default: none)")
     p.add_argument('--judge', choices=JUDGES, default='worst', help="with --worlds: score a candidate by its worst world, or by all its dreams (default: worst)")
     p.add_argument('--optimizer', choices=('course', 'pycma'), default=None, help="CMA-ES implementation (default: course)")
-    p.add_argument('--generations', type=int, default=None, help="generations in total (default: the preset's)")
-    p.add_argument('--popsize', type=int, default=None, help="population (default: the preset's; paper 64)")
-    p.add_argument('--rollouts', type=int, default=None, help="rollouts per candidate (default: the preset's; paper 16)")
+    p.add_argument('--generations', type=at_least(1), default=None, help="generations in total (default: the preset's)")
+    p.add_argument('--popsize', type=at_least(2), default=None, help="population (default: the preset's; paper 64)")
+    p.add_argument('--rollouts', type=at_least(1), default=None, help="rollouts per candidate (default: the preset's; paper 16)")
     p.add_argument('--controller', choices=sorted(CONTROLLERS), default=None, help="C's shape (default: the game's; carracing-v and carracing-vh are the paper's ablations)")
     p.add_argument('--init', type=Path, default=None, help="start CMA-ES's mean at this controller's weights (.safetensors of the same shape; default: zeros)")
-    p.add_argument('--sigma0', type=float, default=None, help="initial step size (default: the preset's; paper 0.1)")
-    p.add_argument('--patience', type=int, default=None,
+    p.add_argument('--sigma0', type=positive, default=None, help="initial step size (default: the preset's; paper 0.1)")
+    p.add_argument('--patience', type=at_least(0), default=None,
                    help="real-game training: end an episode after this many steps without reward (default: the preset's)")
-    p.add_argument('--eval-every', type=int, default=None, help="judge the mean every this many generations (default: the preset's; paper 25)")
-    p.add_argument('--eval-rollouts', type=int, default=None, help="episodes that judge the mean (default: the preset's; paper 1024)")
+    p.add_argument('--eval-every', type=at_least(1), default=None, help="judge the mean every this many generations (default: the preset's; paper 25)")
+    p.add_argument('--eval-rollouts', type=at_least(1), default=None, help="episodes that judge the mean (default: the preset's; paper 1024)")
     name_flag(p)
     backend_flags(p)
     p.add_argument('--quiet', action='store_true', help='no progress bar')
@@ -216,15 +235,15 @@ def add_evaluate(sub):
                        description='Play an agent (default: the one shipped in assets/) in the real game, or in the dream with --dream.')
     p.add_argument('env', choices=sorted(ENV_IDS), help='which game')
     p.add_argument('--agent', type=Path, default=None, help='run folder or assets/ (default: the shipped agent)')
-    p.add_argument('--episodes', type=int, default=100, help='episodes (default: 100)')
-    p.add_argument('--seed', type=int, default=0, help='seeds the episodes (default: 0)')
+    p.add_argument('--episodes', type=at_least(1), default=100, help='episodes (default: 100)')
+    p.add_argument('--seed', type=at_least(0), default=0, help='seeds the episodes (default: 0)')
     p.add_argument('--dream', action='store_true', help="play in M's dream instead of the real game (Doom)")
     p.add_argument('--renderer', choices=RENDERERS, default='gym',
                    help="CarRacing: 'gym' (unmodified, every reported score) or the training renderers, to compare (default: gym)")
     name_flag(p)
-    p.add_argument('--tau', type=float, default=1.15, help='dream temperature (default: 1.15)')
+    p.add_argument('--tau', type=positive, default=1.15, help='dream temperature (default: 1.15)')
     death_flag(p)
-    p.add_argument('--workers', type=int, default=max(1, min(2, os.cpu_count() or 1)), help='worker processes (default: 2)')
+    p.add_argument('--workers', type=at_least(1), default=max(1, min(2, os.cpu_count() or 1)), help='worker processes (default: 2)')
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     record_flag(p); p.set_defaults(func=cmd_evaluate)
 
@@ -239,7 +258,7 @@ def add_run(sub):
     p = sub.add_parser('run', parents=[common_flags(env=False)], help='every stage in order (collect, V, M, C, evaluate)',
                        description='Run the whole experiment into OUT, resuming finished stages; writes OUT/report.json and OUT/report.md.')
     p.add_argument('env', choices=sorted(ENV_IDS), help='which experiment')
-    p.add_argument('--tau', type=float, default=1.15, help="Doom's dream temperature (default: 1.15)")
+    p.add_argument('--tau', type=positive, default=1.15, help="Doom's dream temperature (default: 1.15)")
     death_flag(p); backend_flags(p); record_flag(p)
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.set_defaults(func=cmd_run)
@@ -256,9 +275,9 @@ def add_temperatures(sub):
     "Register the `temperatures` subcommand."
     p = sub.add_parser('temperatures', parents=[common_flags()], help="the paper's temperature table (Doom)",
                        description='For each tau, evolve C in the dream at that tau (OUT/controller-tauT.TT) and score it in the dream and the real game.')
-    p.add_argument('--taus', type=float, nargs='+', default=list(PAPER_TEMPERATURES), help='temperatures (default: the paper\'s five)')
-    p.add_argument('--generations', type=int, default=None, help="CMA-ES generations per tau (default: the preset's)")
-    p.add_argument('--episodes', type=int, default=100, help='evaluation episodes per tau and world (default: 100)')
+    p.add_argument('--taus', type=positive, nargs='+', default=list(PAPER_TEMPERATURES), help='temperatures (default: the paper\'s five)')
+    p.add_argument('--generations', type=at_least(1), default=None, help="CMA-ES generations per tau (default: the preset's)")
+    p.add_argument('--episodes', type=at_least(1), default=100, help='evaluation episodes per tau and world (default: 100)')
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     record_flag(p); p.set_defaults(func=cmd_temperatures)
 
@@ -274,8 +293,8 @@ def add_ablations(sub):
     "Register the `ablations` subcommand."
     p = sub.add_parser('ablations', parents=[common_flags()], help="the paper's ablation table (CarRacing)",
                        description='Evolve the V-only, V + hidden layer and full controllers on the same V and M and score each over full tracks.')
-    p.add_argument('--generations', type=int, default=None, help="CMA-ES generations per controller (default: the preset's)")
-    p.add_argument('--episodes', type=int, default=100, help='evaluation tracks per controller (default: 100)')
+    p.add_argument('--generations', type=at_least(1), default=None, help="CMA-ES generations per controller (default: the preset's)")
+    p.add_argument('--episodes', type=at_least(1), default=100, help='evaluation tracks per controller (default: 100)')
     p.add_argument('--shipped', action='store_true', help='use the V, M and z0 shipped in assets/ instead of the run folder\'s')
     p.add_argument('--controllers', nargs='+', choices=list(PAPER_ABLATIONS), default=None, help='only these shapes (default: all three)')
     p.set_defaults(env='carracing')  # the paper's ablation is CarRacing's: --env defaults to it here
@@ -312,8 +331,12 @@ def main(argv=None) -> int:
     "Run the `world-models` command line; prints the result as one JSON line."
     argv = sys.argv[1:] if argv is None else list(argv); args = build_parser().parse_args(argv)
     try:
-        res = args.func(args)
+        if args.command == 'evaluate': res = args.func(args)  # reads a run folder, writes nothing there
+        else:
+            with run_lock(run_dir(args)) as run: clean_stale_tmp(run); res = args.func(args)
         if getattr(args, 'record', None): record_result(args.record, args.command, res, shlex.join(['world-models', *argv]))
     except (ValueError, FileNotFoundError, ImportError, RolloutError) as e:
         print(f"world-models {args.command}: error: {e}", file=sys.stderr); return 2
+    except OSError as e:  # a read-only folder, a full disk: the file and the reason, not a traceback
+        print(f"world-models {args.command}: error: {e.filename + ': ' if e.filename else ''}{e.strerror or e}", file=sys.stderr); return 2
     print(json.dumps(res)); return 0

@@ -6,7 +6,7 @@ Docs: https://world-models-course.github.io/world-models/cmaes.html.md"""
 
 # %% ../nbs/06_cmaes.ipynb #9fd605f6
 from __future__ import annotations
-import json, math, pickle
+import json, math
 
 # %% auto #0
 __all__ = ['cma_weights', 'CMAES', 'PycmaES', 'make_es', 'ellipsoid', 'rosenbrock', 'minimize', 'reward_to_cost']
@@ -124,13 +124,18 @@ class PycmaES:
     gen = property(lambda self: int(self.es.countiter))
     def ask(self) -> np.ndarray: return np.asarray(self.es.ask())
     def tell(self, X, cost): self.es.tell(list(np.asarray(X)), list(np.asarray(cost, np.float64)))
-    def state_dict(self) -> dict: return {'pycma': np.frombuffer(pickle.dumps(self.es), np.uint8)}
-    def load_state_dict(self, state:dict): self.es = pickle.loads(state['pycma'].tobytes())
+    def state_dict(self) -> dict: return {'pycma_gen': np.array(self.gen)}  # pycma's own state would need pickle
+    def load_state_dict(self, state:dict):
+        "Refuse: pycma's state cannot be stored without pickle, which a data file must never make us run."
+        raise ValueError("a pycma run cannot resume from disk (its state exists only as a pickle, which the course never loads); "
+                         "delete es.npz to start again, or use --optimizer course, which resumes exactly")
 
 def make_es(kind:str, # 'course' (this chapter's CMAES) or 'pycma'
             x0, sigma:float, popsize:int, seed:int=0):
     "The CMA-ES implementation named by `kind`."
     if kind not in ('course', 'pycma'): raise ValueError(f"optimizer={kind!r}: expected 'course' or 'pycma'")
+    if not (math.isfinite(sigma) and sigma > 0): raise ValueError(f"sigma0={sigma}: expected a finite number > 0")
+    if popsize is not None and popsize < 2: raise ValueError(f"popsize={popsize}: CMA-ES needs at least 2 candidates")
     return (CMAES if kind == 'course' else PycmaES)(x0, sigma, popsize, seed)
 
 # %% ../nbs/06_cmaes.ipynb #f9f8abbe

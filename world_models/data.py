@@ -6,7 +6,8 @@ Docs: https://world-models-course.github.io/world-models/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #5785eac5
 from __future__ import annotations
-import json, os, random, tempfile, time, zipfile, zlib
+import fcntl, json, os, random, signal, sys, tempfile, time, zipfile, zlib
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -14,12 +15,12 @@ import multiprocessing as mp, multiprocessing.util
 
 # %% auto #0
 __all__ = ['ENV_IDS', 'RENDERERS', 'DOOM_ACTIONS', 'FAST_CAR_ID', 'AGENT_VIEW_ID', 'PREPROCESS', 'POLICIES', 'POLICY_ENVS',
-           'PRESETS', 'SCHEMA', 'set_seed', 'atomic_write', 'save_json', 'make_env', 'raw_frame', 'cache_dir',
-           'DoomInCache', 'doom_action_index', 'FastCarRacing', 'preprocess_car', 'preprocess_doom', 'DoomRandomHold',
-           'car_action', 'CarRandomWeights', 'CarWander', 'CollectConfig', 'preset_fields', 'collect_preset',
-           'episode_seed', 'cached_env', 'close_envs', 'play_episode', 'RolloutError', 'shard_path', 'save_rollout',
-           'load_rollout', 'shard_ok', 'shard_meta', 'collect_episode', 'collect_rollouts', 'write_manifest',
-           'FrameDataset', 'SequenceDataset']
+           'PRESETS', 'SCHEMA', 'set_seed', 'atomic_write', 'save_json', 'file_fingerprint', 'make_env', 'raw_frame',
+           'cache_dir', 'DoomInCache', 'doom_action_index', 'FastCarRacing', 'preprocess_car', 'preprocess_doom',
+           'DoomRandomHold', 'car_action', 'CarRandomWeights', 'CarWander', 'CollectConfig', 'preset_fields',
+           'collect_preset', 'episode_seed', 'cached_env', 'close_envs', 'play_episode', 'run_lock', 'clean_stale_tmp',
+           'die_with_parent', 'RolloutError', 'shard_path', 'save_rollout', 'load_rollout', 'shard_ok', 'shard_meta',
+           'collect_episode', 'collect_rollouts', 'write_manifest', 'FrameDataset', 'SequenceDataset']
 
 # %% ../nbs/01_data.ipynb #baff2c20
 import cv2
@@ -56,8 +57,9 @@ def atomic_write(path, # final file path
         write(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno: raise OSError(e.errno, f"{e.strerror} (nothing written)", str(path)) from e  # name the file
         raise
     return path
 
@@ -67,6 +69,18 @@ def save_json(path, # destination `.json` file
              ) -> Path:
     "Atomically write `obj` as indented JSON."
     return atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2, default=str)))
+
+# %% ../nbs/01_data.ipynb #8d31fcc4
+def file_fingerprint(path, # a file
+                    ) -> str:
+    "A short hash of a file's bytes: what a later stage records about the files it was made from."
+    import hashlib
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{path}: no such file")
+    h = hashlib.sha1()
+    with path.open('rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
+    return h.hexdigest()[:16]
 
 # %% ../nbs/01_data.ipynb #ce3c43d3
 ENV_IDS = {'carracing': 'CarRacing-v3', 'doom': 'VizdoomTakeCover-v1'}
@@ -306,6 +320,36 @@ def play_episode(cfg:CollectConfig, # what to collect
     return dict(obs=np.stack(frames), action=np.stack(actions).astype(np.float32),
                 reward=np.asarray(rewards, np.float32), done=np.asarray(dones, bool))
 
+# %% ../nbs/01_data.ipynb #a7ae171c
+@contextmanager
+def run_lock(folder, # a run folder (made if missing)
+            ):
+    "Hold `folder/.lock` while the block runs; a second holder gets a `ValueError` naming the first's PID."
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    f = open(folder / '.lock', 'a+')
+    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0); pid = f.read().strip() or '?'; f.close()
+        raise ValueError(f"{folder}: already in use by PID {pid} (another world-models command); wait for it, or use another --out") from None
+    f.seek(0); f.truncate(); f.write(f"{os.getpid()}\n"); f.flush()
+    try: yield folder
+    finally: f.close()  # closing releases the lock
+
+def clean_stale_tmp(folder) -> list:
+    "Remove the `.*.tmp` files killed writes left under `folder` (call it holding `run_lock`); returns them."
+    stale = [p for p in Path(folder).rglob('.*.tmp') if p.is_file()]
+    for p in stale: p.unlink(missing_ok=True)
+    return stale
+
+def die_with_parent(parent:int, # the pid of the process that started this worker
+                   ):
+    "Pool worker initializer: exit (closing its games) when the parent dies, even by `kill -9` (Linux; elsewhere a no-op)."
+    if not sys.platform.startswith('linux'): return
+    import ctypes
+    signal.signal(signal.SIGTERM, lambda *_: (close_envs(), os._exit(143)))
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent: close_envs(); os._exit(143)  # the parent died before we asked
+
 # %% ../nbs/01_data.ipynb #a789300d
 SCHEMA = {'obs': (np.uint8, (64, 64, 3)), 'action': (np.float32, None), 'reward': (np.float32, ()), 'done': (np.bool_, ())}
 
@@ -397,16 +441,26 @@ def _collect_task(cfg:dict, seed:int, index:int, out:str) -> dict:
 
 # %% ../nbs/01_data.ipynb #5e2ba746
 def _check_run_config(out:Path, cfg:CollectConfig, seed:int):
-    "Refuse to mix data of another config or seed into `out`; record the config otherwise."
+    "Refuse to mix data of another config or seed into `out`; returns a function that records the config."
     fn, want = out / 'collect.json', {**asdict(cfg), 'seed': seed}
     if fn.exists():
         have = json.loads(fn.read_text())
         diff = {k: (have.get(k), v) for k, v in want.items() if k != 'n_rollouts' and have.get(k) != v}
         if diff: raise ValueError(f"{fn}: this folder holds data collected with other settings "
                                   f"(recorded vs requested: {diff}); use another --out")
-    save_json(fn, want)
+    return lambda: save_json(fn, want)
 
 # %% ../nbs/01_data.ipynb #d4cb8526
+def _complete(path:Path, env:str) -> bool:
+    "Whether a shard is whole (every member there and its checksum right) and of `env`; another game's shard raises naming it."
+    if not shard_ok(path): return False
+    try:
+        with zipfile.ZipFile(path) as z: bad = z.testzip()  # reads every member: a garbled one fails its CRC
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError): return False
+    if bad is not None: return False
+    if (got := shard_meta(path).get('env')) != env: raise RolloutError(f"{path}: an episode of {got}, in a {env} collection; move it out of this folder")
+    return True
+
 def collect_rollouts(cfg:CollectConfig, # what to collect (see `collect_preset`)
                      out, # run folder for shards, `collect.json` and `manifest.json`
                      seed:int=0, # the run's seed; episode seeds derive from it
@@ -416,9 +470,10 @@ def collect_rollouts(cfg:CollectConfig, # what to collect (see `collect_preset`)
                     ) -> dict:
     "Collect `cfg.n_rollouts` episodes into `out`, skipping complete shards; returns the manifest."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    _check_run_config(out, cfg, seed)
+    record = _check_run_config(out, cfg, seed)
     for tmp in out.glob('.rollout_*.tmp'): tmp.unlink()  # debris of a killed run
-    todo = [i for i in range(cfg.n_rollouts) if not shard_ok(shard_path(out, i))]
+    todo = [i for i in range(cfg.n_rollouts) if not _complete(shard_path(out, i), cfg.env)]
+    record()  # only once every shard there has been checked
     bar = tqdm(total=cfg.n_rollouts, initial=cfg.n_rollouts - len(todo), desc=f"collect {cfg.env}",
                unit='ep', disable=not progress)
     t0, steps = time.perf_counter(), 0
@@ -440,7 +495,7 @@ def _run_tasks(cfg, seed, todo, out, workers, backend=None):
     if workers <= 1 or len(todo) <= 1:
         for i in todo: yield collect_episode(cfg, seed, i, out)
         return
-    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context('spawn')) as pool:
+    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context('spawn'), initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         futs = [pool.submit(_collect_task, asdict(cfg), seed, i, str(out)) for i in todo]
         try:
             for f in as_completed(futs): yield f.result()

@@ -54,6 +54,7 @@ class BatchedDream:
                  done_weight:float=10., # weight of the death class M was trained with (paper: 10), undone when sampling
                 ):
         if death not in DEATH_RULES: raise ValueError(f"death={death!r}: expected one of {', '.join(DEATH_RULES)}")
+        if not (math.isfinite(tau) and tau > 0): raise ValueError(f"tau={tau}: expected a finite temperature > 0")
         self.mdn, self.n, self.tau, self.max_steps, self.death, self.done_weight = mdn.eval(), n, tau, max_steps, death, done_weight
         self.weights = mdn.step_weights(dtype)  # prepared once for all steps
         self.z0_mu, self.z0_std = torch.as_tensor(z0['mu']), torch.as_tensor(z0['logvar']).mul(0.5).exp()
@@ -83,6 +84,8 @@ def step(self:BatchedDream, action:torch.Tensor, # (N, a) signed/continuous acti
     with torch.no_grad():
         p, (h, c) = self.mdn.step(self.z, action, restart, self.state, self.weights)
         z = sample_mdn(p['log_pi'], p['mu'], p['log_sigma'], self.tau, self.gen)
+    if not torch.isfinite(z).all() or (self.mdn.predict_done and not torch.isfinite(p['done_logit']).all()):
+        raise ValueError(f"dream step {self.t}: M predicted NaN or inf (next z or death logit); its weights are unusable")
     died = self.deaths(p['done_logit']) & self.alive if self.mdn.predict_done else torch.zeros(self.n, dtype=torch.bool)
     reward = self.alive.float()  # +1 per step survived (Doom)
     keep = self.alive[:, None]

@@ -36,6 +36,11 @@ class ESConfig:
     weight_decay: float = 0.      # off; the reference code's 0.01 had the wrong sign (see the CMA-ES chapter)
     patience: int = 0             # real-game training only: an episode ends after this many steps without reward (0: never; not in the paper)
 
+    def __post_init__(self):
+        at_least = dict(popsize=2, rollouts=1, generations=1, eval_every=1, eval_rollouts=1, patience=0)
+        if bad := [f"{k}={getattr(self, k)} (expected >= {v})" for k, v in at_least.items() if getattr(self, k) < v]: raise ValueError(', '.join(bad))
+        if not (np.isfinite(self.sigma0) and self.sigma0 > 0): raise ValueError(f"sigma0={self.sigma0} (expected a finite number > 0)")
+
 _ES_PRESETS = {'smoke': dict(popsize=4, rollouts=2, generations=3, eval_every=2, eval_rollouts=4),
                'laptop': dict(generations=10, eval_every=5, eval_rollouts=256), 'paper': {}}  # Doom: real scores stop rising after ~5-10 dream generations
 _CAR_PRESETS = {'smoke': dict(patience=20, eval_every=3, eval_rollouts=1),  # CarRacing trains in the real game: fewer, shorter episodes
@@ -65,12 +70,22 @@ def save_es_state(path, es, meta:dict) -> Path:
     arrays = {f'es.{k}': v for k, v in es.state_dict().items()}
     return atomic_write(path, lambda tmp: np.savez(open(tmp, 'wb'), meta=np.array(json.dumps(meta)), **arrays))
 
-def load_es_state(path, es) -> dict:
+def _check_settings(path, saved:dict, now:dict):
+    "Refuse a checkpoint made with other settings (the generation budget may grow; inputs compared where recorded)."
+    diff = {k: (saved.get(k), v) for k, v in now.items() if k not in ('es', 'made_from') and saved.get(k) != v}
+    diff.update({k: (saved.get('es', {}).get(k), v) for k, v in now['es'].items() if k != 'generations' and saved.get('es', {}).get(k) != v})
+    if (old := saved.get('made_from')) is not None:  # absent in checkpoints written before inputs were recorded
+        diff.update({k: (old.get(k), v) for k, v in now.get('made_from', {}).items() if old.get(k) != v})
+    if diff: raise ValueError(f"{path}: was trained with other settings or inputs (saved, now) = {diff}; use another --out")
+
+def load_es_state(path, es, settings:dict=None, # when given: refuse a checkpoint made with other settings, before loading it
+                 ) -> dict:
     "Restore `es` from `path`; returns the saved meta. A bad file raises naming it."
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z['meta'])); state = {k[3:]: z[k] for k in z.files if k.startswith('es.')}
     except Exception as e: raise ValueError(f"{path}: unreadable optimiser checkpoint ({type(e).__name__}: {e})") from e
+    if settings is not None: _check_settings(path, meta.get('settings', {}), settings)
     try: es.load_state_dict(state)
     except (KeyError, ValueError) as e: raise ValueError(f"{path}: checkpoint does not fit this optimiser ({e})") from e
     return meta
@@ -95,6 +110,8 @@ def train_controller(fitness, # has `.scores(X (P, n), rollouts, seed) -> (P, ro
                      progress:bool=True, # show a tqdm bar
                      eval_fitness=None, # scores the mean every `eval_every` generations (default: `fitness`), e.g. on full episodes
                      x0:np.ndarray=None, # the first mean (default: zeros, the paper's), e.g. a trained controller to refine
+                     made_from:dict=None, # what the fitness depends on (fingerprints of V and M, tau...): a resume must match
+                     record:dict=None, # {file name: JSON object} written into `out` once a resume is known to match (e.g. agent.json)
                     ) -> dict:
     "Evolve C with CMA-ES, resuming from `out/es.npz`; saves the best-evaluated mean as `out/controller.safetensors`."
     cfg, out, shape = cfg or ESConfig(), Path(out), CONTROLLERS[ctrl]
@@ -102,14 +119,11 @@ def train_controller(fitness, # has `.scores(X (P, n), rollouts, seed) -> (P, ro
     x0 = np.zeros(n) if x0 is None else np.asarray(x0, np.float64)
     if x0.shape != (n,): raise ValueError(f"x0: a {ctrl} controller has {n} parameters, got shape {x0.shape}")
     es = make_es(cfg.optimizer, x0, cfg.sigma0, cfg.popsize, seed)
-    settings = dict(es=asdict(cfg), controller=ctrl, seed=seed, x0=hashlib.sha1(x0.tobytes()).hexdigest()[:12] if x0.any() else None)
+    settings = dict(es=asdict(cfg), controller=ctrl, seed=seed, x0=hashlib.sha1(x0.tobytes()).hexdigest()[:12] if x0.any() else None,
+                    **({'made_from': made_from} if made_from else {}))
     st = dict(gen=0, rows=[], best=None, seconds=0.)
-    if (out / 'es.npz').exists():
-        meta = load_es_state(out / 'es.npz', es)
-        diff = {k: (meta['settings'][k], v) for k, v in settings.items() if k != 'es' and meta['settings'].get(k) != v}
-        diff.update({k: (meta['settings']['es'].get(k), v) for k, v in settings['es'].items() if k not in ('generations',) and meta['settings']['es'].get(k) != v})
-        if diff: raise ValueError(f"{out / 'es.npz'}: was trained with other settings (saved, now) = {diff}; use another --out")
-        st = meta['state']
+    if (out / 'es.npz').exists(): st = load_es_state(out / 'es.npz', es, settings)['state']
+    for name, obj in (record or {}).items(): save_json(out / name, obj)
     bar = tqdm(total=cfg.generations, initial=st['gen'], desc=f'evolve C ({ctrl})', unit='gen', disable=not progress)
     while st['gen'] < cfg.generations:
         st = _generation(es, (fitness, eval_fitness or fitness), cfg, ctrl, out, seed, st, bar)
@@ -125,6 +139,8 @@ def _generation(es, fitness:tuple, # (training fitness, evaluation fitness)
     t0, g = time.perf_counter(), st['gen']
     X = es.ask()
     R = fitness[0].scores(X, cfg.rollouts, episode_seed(seed, g)).mean(1)  # (P,) mean reward per candidate
+    if not np.isfinite(R).all():  # a NaN must not be ranked, told or saved
+        raise ValueError(f"{out}: generation {g + 1}: {int((~np.isfinite(R)).sum())} of {len(R)} candidates scored NaN or inf; nothing was saved")
     es.tell(X, reward_to_cost(R, X, cfg.weight_decay))
     row = dict(generation=g + 1, best=round(float(R.max()), 2), mean=round(float(R.mean()), 2), worst=round(float(R.min()), 2), sigma=round(float(es.sigma), 5))
     if (g + 1) % cfg.eval_every == 0 or g + 1 == cfg.generations:

@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .data import SequenceDataset, preset_fields, set_seed
+from .data import SequenceDataset, preset_fields, set_seed, shard_meta
 from .checkpoint import fit, load_model, save_weights
 
 # %% ../nbs/03_mdnrnn.ipynb #1d0f0804
@@ -143,6 +143,10 @@ class MDNTrainConfig:
     ckpt_every: int = 50        # steps between checkpoints
     threads: int = 0            # torch CPU threads (0: torch's default)
 
+    def __post_init__(self):
+        bad = [f"{k}={getattr(self, k)} (expected >= {v})" for k, v in dict(epochs=1, batch_size=1, max_steps=0, ckpt_every=1).items() if getattr(self, k) < v]
+        if bad or not self.lr > 0: raise ValueError(', '.join(bad) or f"lr={self.lr} (expected > 0)")
+
     @property
     def model(self) -> dict: return dict(z_dim=self.z_dim, action_dim=self.action_dim, hidden_dim=self.hidden_dim, n_mix=self.n_mix, predict_done=self.predict_done)
 
@@ -212,11 +216,12 @@ def train_mdnrnn(series, # encoded series files from `encode_rollouts`
         return int(batch['mask'][:, 1:].sum()), {k: v.item() for k, v in losses.items()}
     per_epoch = math.ceil(len(ds.paths) / cfg.batch_size)
     total = min(cfg.epochs * per_epoch, cfg.max_steps or 10**12)
-    fixed = {k: getattr(cfg, k) for k in ('seq_len', 'batch_size', 'lr', 'lr_decay', 'min_lr', 'grad_clip', 'done_weight')}
+    vae = ','.join(sorted({str(shard_meta(p).get('vae')) for p in ds.paths}))  # the V whose latents M learns: a resume must share it
+    fixed = {**{k: getattr(cfg, k) for k in ('seq_len', 'batch_size', 'lr', 'lr_decay', 'min_lr', 'grad_clip', 'done_weight')}, 'seed': seed, 'vae': vae}
     names = ['loss', 'z_loss'] + (['done_loss'] if cfg.predict_done else [])
     st = fit(step, batches, model, opt, out / 'mdnrnn.pt', fixed, cfg.epochs, total, names, cfg.ckpt_every, 'train M', progress)
     model.cpu(); save_weights(out / 'mdnrnn.safetensors', model, model.config, steps=st['step'], epochs=round(st['step'] / per_epoch, 3),
-                              seed=seed, episodes=len(ds.paths), seconds=round(st['seconds'], 1), train_config=asdict(cfg), device=str(device))
+                              seed=seed, episodes=len(ds.paths), seconds=round(st['seconds'], 1), train_config=asdict(cfg), device=str(device), vae=vae)
     return model
 
 # %% ../nbs/03_mdnrnn.ipynb #99d225fd

@@ -11,17 +11,20 @@ from dataclasses import asdict
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['NEAR_CONSTANT', 'EVAL_EPISODES', 'DOOM_WORLDS', 'stage_collect', 'stage_vae', 'stage_mdnrnn', 'safeguards',
-           'controller_parts', 'stage_controller', 'ProgressBackend', 'evaluation_spec', 'stage_evaluate',
-           'experiment_stages', 'minutes', 'key_result', 'write_report', 'run_experiment']
+__all__ = ['NEAR_CONSTANT', 'EVAL_EPISODES', 'DOOM_WORLDS', 'STAGE_FILES', 'stage_collect', 'stage_vae', 'stage_mdnrnn',
+           'safeguards', 'controller_parts', 'check_parts', 'stage_controller', 'ProgressBackend', 'evaluation_spec',
+           'stage_evaluate', 'experiment_stages', 'minutes', 'key_result', 'write_report', 'read_report',
+           'run_experiment']
 
 # %% ../nbs/09_pipeline.ipynb #6da7f01f
 import numpy as np
 from tqdm.auto import tqdm
-from .data import atomic_write, collect_preset, collect_rollouts, save_json, set_seed
-from .vae import assets_dir, encode_rollouts, train_vae, vae_preset
+from .data import atomic_write, collect_preset, collect_rollouts, file_fingerprint, save_json, set_seed, shard_meta
+from .vae import assets_dir, encode_rollouts, load_vae, train_vae, vae_preset
 from .mdnrnn import load_mdnrnn, mdn_preset, train_mdnrnn, validation_loss
 from .dream import initial_z_stats, load_z0, save_z0
+from .checkpoint import read_weights
+from .controller import CONTROLLERS
 from .agent import AgentSpec, DreamFitness, RealFitness, agent_parts, dream_actions, episode_stats, make_backend
 from .evolve import es_preset, load_controller, train_controller
 
@@ -41,9 +44,12 @@ def stage_collect(run, env:str, preset:str='laptop', # run folder, game, preset
         if be: be.close()
     return dict(episodes=man['n_episodes'], steps=man['n_steps'], **{k: man['last_run'][k] for k in ('new_episodes', 'episodes_per_min', 'steps_per_s')})
 
-def _need(paths:list, what:str, hint:str) -> list:
-    "`paths`, or a clear error saying which stage makes them."
+def _need(paths:list, what:str, hint:str, env:str=None, # when given: every file must hold an episode of this game
+         ) -> list:
+    "`paths`, or a clear error saying which stage makes them (or which file holds another game)."
     if not paths: raise FileNotFoundError(f"{what}: none found; {hint}")
+    for p in paths if env else []:
+        if (got := shard_meta(p).get('env')) != env: raise ValueError(f"{p}: an episode of {got}, in a {env} run; move it out of this folder")
     return paths
 
 # %% ../nbs/09_pipeline.ipynb #505eb390
@@ -54,7 +60,7 @@ def stage_vae(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, prog
              ) -> dict:
     "Train V on `run/rollouts` and encode every rollout into `run/encoded`."
     run = Path(run)
-    shards = _need(sorted((run / 'rollouts').glob('rollout_*.npz')), f"{run / 'rollouts'}: rollout shards", "run `world-models collect` with the same --env/--out first")
+    shards = _need(sorted((run / 'rollouts').glob('rollout_*.npz')), f"{run / 'rollouts'}: rollout shards", "run `world-models collect` with the same --env/--out first", env)
     vae = train_vae(shards, run / 'vae', vae_preset(env, preset, threads=workers, **overrides), seed=seed, progress=progress,
                     device=device, in_memory=in_memory)
     encode_rollouts(vae, shards, run / 'encoded', progress=progress, device=device)
@@ -70,7 +76,7 @@ def stage_mdnrnn(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, p
                 ) -> dict:
     "Train M on `run/encoded` (last 5% of episodes held out), store the dream's first-frame statistics."
     run = Path(run)
-    series = _need(sorted((run / 'encoded').glob('rollout_*.npz')), f"{run / 'encoded'}: encoded series", "run `world-models train-vae` with the same --env/--out first")
+    series = _need(sorted((run / 'encoded').glob('rollout_*.npz')), f"{run / 'encoded'}: encoded series", "run `world-models train-vae` with the same --env/--out first", env)
     cfg = mdn_preset(env, preset, threads=workers, **overrides)
     n_val = max(1, len(series) // 20) if len(series) > 1 else 0
     train, val = series[:len(series) - n_val], series[len(series) - n_val:]
@@ -81,6 +87,8 @@ def stage_mdnrnn(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, p
     save_z0(run / 'mdnrnn' / 'z0.npz', initial_z_stats(train))
     res = dict(train_episodes=len(train), validation_episodes=len(val), worlds=worlds,
                validation=validation_loss(m, val, cfg.seq_len) if val else None)
+    if res['validation'] and not all(np.isfinite(list(res['validation'].values()))):
+        raise ValueError(f"{run / 'mdnrnn'}: M's validation loss is {res['validation']} on {', '.join(map(str, val))}: not finite")
     save_json(run / 'mdnrnn' / 'validation.json', res)
     return res
 
@@ -107,6 +115,24 @@ def controller_parts(run, env:str, shipped:bool=False) -> dict:
                                         "with the same --env/--out first, or pass --shipped")
     return {k: str(Path(parts[k]).resolve()) for k in ('vae', 'mdnrnn', 'z0')}
 
+def _relative(path, run) -> str:
+    "`path` relative to the run folder when it lies inside it (so the folder can be moved or copied), else absolute."
+    p, r = Path(path).resolve(), Path(run).resolve()
+    return str(p.relative_to(r)) if p.is_relative_to(r) else str(p)
+
+def check_parts(spec:AgentSpec):
+    "Load V, M and z0 once and check they fit the game, C's shape and each other; every error names its file."
+    vae, mdn, z0, c = load_vae(spec.vae) if spec.vae else None, load_mdnrnn(spec.mdnrnn), load_z0(spec.z0), CONTROLLERS[spec.controller]
+    want, have = (c.action_dim, spec.env == 'doom'), (mdn.action_dim, mdn.predict_done)
+    if have != want: raise ValueError(f"{spec.mdnrnn}: an M for {have[0]} action(s) (death head {have[1]}); a {spec.env} M has {want[0]} (death head {want[1]})")
+    if vae is not None and vae.z_dim != mdn.z_dim: raise ValueError(f"{spec.vae}: a V with z={vae.z_dim}; the M {spec.mdnrnn} expects z={mdn.z_dim}")
+    made_by, fp = read_weights(spec.mdnrnn)[2].get('vae'), read_weights(spec.vae)[2].get('fingerprint') if spec.vae else None
+    if made_by and fp and fp not in made_by.split(','):  # M learned the latents of another V (V was trained again since)
+        raise ValueError(f"{spec.mdnrnn}: this M learned the latents of V {made_by}, but {spec.vae} is V {fp}; run `world-models train-mdnrnn` again")
+    if z0['mu'].shape[1] != mdn.z_dim: raise ValueError(f"{spec.z0}: starts of z={z0['mu'].shape[1]}; the M {spec.mdnrnn} expects z={mdn.z_dim}")
+    need = sum(mdn.z_dim if k == 'z' else mdn.hidden_dim for k in c.inputs)
+    if need != c.in_dim: raise ValueError(f"{spec.mdnrnn}: M (z={mdn.z_dim}, hidden={mdn.hidden_dim}) gives C {need} inputs; a {spec.controller} C takes {c.in_dim}")
+
 def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, progress:bool=True,
                      in_dream:bool=False, # score in M's dream (Doom) instead of the real game
                      tau:float=1.15, # dream temperature
@@ -126,7 +152,7 @@ def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=
     if controller and not controller.startswith(env): raise ValueError(f"--controller {controller}: not a controller for {env} (see CONTROLLERS)")
     if worlds and not in_dream: raise ValueError("--worlds: other Ms dream only with --in-dream")
     if missing := [str(w) for w in worlds if not Path(w).is_file()]: raise FileNotFoundError(f"--worlds: no such M file: {', '.join(missing)}")
-    out = Path(run) / name; spec = AgentSpec(env, controller=controller, **controller_parts(run, env, shipped))
+    out = Path(run) / name; spec = AgentSpec(env, controller=controller, **controller_parts(run, env, shipped)); check_parts(spec)
     own = load_mdnrnn(spec.mdnrnn) if worlds else None
     for w in worlds:  # each world must dream in the agent's latent space
         m = load_mdnrnn(w)
@@ -138,10 +164,12 @@ def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=
         else:  # train on the agent-view renderer, cut short by patience; judge the mean on full games, pixel-identical
             fit = RealFitness(spec, be, patience=cfg.patience, renderer='agent', slots=16)
             ev = RealFitness(spec, be, renderer='exact')
-        save_json(out / 'agent.json', dict(asdict(spec), in_dream=in_dream, tau=tau if in_dream else None, death=death if in_dream else None,
-                                           **({'worlds': [str(w) for w in worlds], 'judge': judge} if worlds else {})))
-        res = train_controller(fit, spec.controller, out, cfg, seed=seed, progress=progress, eval_fitness=ev,
-                               x0=load_controller(init).get_flat() if init else None)
+        fps = {k: file_fingerprint(getattr(spec, k)) for k in ('vae', 'mdnrnn', 'z0')}  # what C is made from: a resume must match
+        how = dict(in_dream=in_dream, tau=tau if in_dream else None, death=death if in_dream else None,
+                   **({'worlds': [str(w) for w in worlds], 'judge': judge} if worlds else {}))
+        rec = dict(asdict(spec), **{k: _relative(getattr(spec, k), run) for k in fps}, **how, fingerprints=fps)  # a copied run folder uses its own files
+        res = train_controller(fit, spec.controller, out, cfg, seed=seed, progress=progress, eval_fitness=ev, x0=load_controller(init).get_flat() if init else None,
+                               made_from=dict(how, **fps, worlds_fp=[file_fingerprint(w) for w in worlds]), record={'agent.json': rec})
     finally: be.close()
     return dict(in_dream=in_dream, **{k: res[k] for k in ('generations', 'seconds', 'best')}, **(safeguards(fit, spec, out, tau, seed) if in_dream else {}))
 
@@ -168,8 +196,14 @@ def evaluation_spec(agent, # a run folder or assets/
     "The spec and controller file of the agent in `agent`."
     agent = Path(agent); meta = agent / name / 'agent.json'
     if meta.exists():
-        d = json.loads(meta.read_text()); spec = AgentSpec(**{k: d[k] for k in ('env', 'vae', 'mdnrnn', 'z0', 'controller', 'sample_z')})
+        try: d = json.loads(meta.read_text()); spec = AgentSpec(**{k: d[k] for k in ('env', 'vae', 'mdnrnn', 'z0', 'controller', 'sample_z')})
+        except (ValueError, KeyError, TypeError) as e: raise ValueError(f"{meta}: not an agent record ({type(e).__name__}: {e})") from None
         if spec.env != env: raise ValueError(f"{meta}: this agent plays {spec.env}, not {env}")
+        for k in ('vae', 'mdnrnn', 'z0'):  # relative paths are the run folder's own files
+            if getattr(spec, k) and not Path(getattr(spec, k)).is_absolute(): setattr(spec, k, str(agent / getattr(spec, k)))
+        for k, fp in d.get('fingerprints', {}).items():
+            if file_fingerprint(getattr(spec, k)) != fp:
+                raise ValueError(f"{getattr(spec, k)}: changed since the controller in {meta.parent} was trained with it; train the controller again")
         return spec, agent / name / 'controller.safetensors'
     parts = agent_parts(agent, env)
     if not all(parts.values()):
@@ -189,7 +223,7 @@ def stage_evaluate(agent, env:str, episodes:int=100, seed:int=0, workers:int=2,
     "Score an agent over full episodes: env, episodes, mean, std, seed (and min, max, world)."
     if episodes < 1: raise ValueError(f"--episodes {episodes}: expected at least 1")
     if dream and env != 'doom': raise ValueError("--dream: only Doom has a dream with deaths to score")
-    spec, cpath = evaluation_spec(agent, env, name)
+    spec, cpath = evaluation_spec(agent, env, name); check_parts(spec)
     x = load_controller(cpath).get_flat()[None]; be = make_backend(backend, workers, address)
     if progress and not dream: be = ProgressBackend(be, tqdm(total=episodes, desc=f'evaluate {env}', unit='ep'), lambda t: len(t[2]))
     fit = DreamFitness(spec, be, tau, death=death) if dream else RealFitness(spec, be, renderer=renderer)
@@ -257,15 +291,30 @@ def write_report(run, report:dict) -> dict:
     atomic_write(run / 'report.md', lambda tmp: Path(tmp).write_text('\n'.join(lines) + '\n'))
     return report
 
+STAGE_FILES = {'collect': 'rollouts/manifest.json', 'vae': 'vae/vae.safetensors', 'mdnrnn': 'mdnrnn/mdnrnn.safetensors',
+               'controller': 'controller/controller.safetensors'}  # what a finished stage leaves behind
+
+def read_report(run) -> dict:
+    "`run/report.json` ({} if absent); a file that is not a report raises naming it."
+    p = Path(run) / 'report.json'
+    if not p.exists(): return {}
+    try: old = json.loads(p.read_text())
+    except (OSError, ValueError) as e: raise ValueError(f"{p}: not a readable report ({type(e).__name__}: {e}); move it away to start the report again") from None
+    if not isinstance(old, dict) or not {'env', 'preset', 'seed'} <= set(old) or not isinstance(old.get('stages', {}), dict):
+        raise ValueError(f"{p}: expected a JSON object with env, preset, seed and stages; move it away to start the report again")
+    return old
+
 def run_experiment(env:str, preset:str='laptop', run=None, seed:int=0, workers:int=2, progress:bool=True, tau:float=1.15, death:str='threshold',
                    backend:str='local', address:str=None, # where rollouts run (see `make_backend`)
                   ) -> dict:
     "Every stage in order into `run` (default runs/ENV-PRESET), skipping stages already done; returns the report."
     run = Path(run or Path('runs') / f'{env}-{preset}'); run.mkdir(parents=True, exist_ok=True)
-    old = json.loads((run / 'report.json').read_text()) if (run / 'report.json').exists() else {}
-    report = dict(env=env, preset=preset, seed=seed, stages=old.get('stages', {}))
+    old = read_report(run); report = dict(env=env, preset=preset, seed=seed, stages=dict(old.get('stages', {})))
     if old and (old['env'], old['preset'], old['seed']) != (env, preset, seed):
         raise ValueError(f"{run / 'report.json'}: this folder holds a {old['env']} / {old['preset']} / seed {old['seed']} run; use another --out")
+    done = list(report['stages'])
+    gone = next((i for i, s in enumerate(done) if s in STAGE_FILES and not (run / STAGE_FILES[s]).exists()), None)
+    for s in done[gone:] if gone is not None else []: del report['stages'][s]  # a stage whose files are gone is run again, and every later one
     stages = experiment_stages(env, preset, seed, workers, progress, tau, death, backend, address)
     if all(name in report['stages'] for name, _ in stages):
         if progress: print(f"{run}: every stage is already done, nothing left to do (see {run / 'report.md'})", file=sys.stderr)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['ConvVAE', 'to_input', 'to_frames', 'param_table', 'reparameterize', 'kl_divergence', 'vae_loss', 'VAETrainConfig',
-           'vae_preset', 'vae_step', 'train_vae', 'encode_frames', 'vae_fingerprint', 'encode_rollouts', 'assets_dir',
+           'vae_preset', 'vae_step', 'vae_fingerprint', 'train_vae', 'encode_frames', 'encode_rollouts', 'assets_dir',
            'load_vae']
 
 # %% ../nbs/02_vae.ipynb #abe0c664
@@ -115,6 +115,10 @@ class VAETrainConfig:
     ckpt_every: int = 500       # steps between checkpoints
     threads: int = 0            # torch CPU threads (0: torch's default)
 
+    def __post_init__(self):
+        bad = [f"{k}={getattr(self, k)} (expected >= {v})" for k, v in dict(epochs=1, batch_size=1, max_steps=0, ckpt_every=1).items() if getattr(self, k) < v]
+        if bad or not self.lr > 0: raise ValueError(', '.join(bad) or f"lr={self.lr} (expected > 0)")
+
 # %% ../nbs/02_vae.ipynb #cc06a832
 def vae_preset(env:str, # 'carracing' or 'doom'
                preset:str='laptop', # 'smoke', 'laptop' or 'paper'
@@ -137,6 +141,13 @@ def vae_step(model:ConvVAE, opt:torch.optim.Optimizer, # V and its Adam
     opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     return dict(loss=loss.detach(), r_loss=r_loss.detach(), kl=kl.detach())
 
+def vae_fingerprint(model:ConvVAE) -> str:
+    "A short hash of V's weights, to tell which V encoded a series."
+    import hashlib
+    h = hashlib.sha1()
+    for v in model.state_dict().values(): h.update(v.detach().float().numpy().tobytes())
+    return h.hexdigest()[:12]
+
 # %% ../nbs/02_vae.ipynb #90b914bc
 def train_vae(shards, # rollout shard files (see the data chapter)
               out, # run folder: vae.pt (checkpoint), vae.safetensors, vae_metrics.csv
@@ -156,11 +167,12 @@ def train_vae(shards, # rollout shard files (see the data chapter)
     def step(frames, _): return len(frames), {k: v.item() for k, v in vae_step(model, opt, frames.to(device), cfg.kl_tolerance).items()}
     per_epoch = math.ceil(ds.n_frames() / cfg.batch_size)
     total = min(cfg.epochs * per_epoch, cfg.max_steps or 10**12)
-    fixed = {k: getattr(cfg, k) for k in ('batch_size', 'lr', 'kl_tolerance', 'pool')}
+    fixed = {**{k: getattr(cfg, k) for k in ('batch_size', 'lr', 'kl_tolerance', 'pool')}, 'seed': seed}
     st = fit(step, batches, model, opt, out / 'vae.pt', fixed, cfg.epochs, total, ['loss', 'r_loss', 'kl'],
              cfg.ckpt_every, f"train V (z={cfg.z_dim})", progress)
     model.cpu(); save_weights(out / 'vae.safetensors', model, model.config, steps=st['step'], epochs=round(st['step'] / per_epoch, 3),
-                              seed=seed, frames=ds.n_frames(), seconds=round(st['seconds'], 1), train_config=asdict(cfg), device=str(device))
+                              seed=seed, frames=ds.n_frames(), seconds=round(st['seconds'], 1), train_config=asdict(cfg), device=str(device),
+                              fingerprint=vae_fingerprint(model))
     return model
 
 # %% ../nbs/02_vae.ipynb #88b46fc4
@@ -174,12 +186,6 @@ def encode_frames(model:ConvVAE, frames, # uint8 (T, 64, 64, 3), numpy or torch
     outs = [model.encode(to_input(frames[i:i + batch_size].to(device))) for i in range(0, len(frames), batch_size)]
     return tuple(torch.cat(o).cpu().numpy() for o in zip(*outs))
 
-def vae_fingerprint(model:ConvVAE) -> str:
-    "A short hash of V's weights, to tell which V encoded a series."
-    import hashlib
-    h = hashlib.sha1()
-    for v in model.state_dict().values(): h.update(v.detach().float().numpy().tobytes())
-    return h.hexdigest()[:12]
 
 # %% ../nbs/02_vae.ipynb #254e1215
 def encode_rollouts(model:ConvVAE, # trained V (on the CPU; it is moved to `device` and back)

@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PAPER_ABLATIONS', 'PAPER_BASELINES', 'run_ablations', 'ablation_table', 'drive_clip']
+__all__ = ['PAPER_ABLATIONS', 'PAPER_BASELINES', 'REFERENCE_CURVE', 'run_ablations', 'ablation_table', 'drive_clip',
+           'episodes_spent']
 
 # %% ../nbs/14_carracing.ipynb #71b202e4
 import numpy as np
@@ -80,3 +81,17 @@ def drive_clip(agent_dir, # a run folder or assets/
     finally: env.close()
     recon = decode_z(agent.vae, encode_mu(agent.vae, np.stack(frames)))  # (T, 64, 64, 3)
     return dict(real=frames, V=list(recon)), steps
+
+# %% ../nbs/14_carracing.ipynb #b1c2d3e5
+REFERENCE_CURVE = {25: 823, 50: 868, 200: 880, 1800: 900}  # authors' carracing/log: generation -> mean on 1,024 episodes
+
+def episodes_spent(curve:list, # rows of a run's generations.csv (generation, eval_mean, ...)
+                   popsize:int, rollouts:int, # candidates per generation, episodes per candidate
+                   eval_rollouts:int, # episodes that judged the mean at each evaluation
+                  ) -> list:
+    "(generation, real-game episodes spent so far, judged mean) at each evaluation of a run."
+    out, n = [], 0
+    for r in curve:
+        n += popsize * rollouts + (eval_rollouts if r.get('eval_mean') is not None else 0)
+        if r.get('eval_mean') is not None: out.append((int(r['generation']), n, r['eval_mean']))
+    return out

@@ -105,7 +105,7 @@ def _repaint(self:AgentViewCarRacing, radius:float=20., # world units: tiles thi
 def agent_view(self:AgentViewCarRacing) -> np.ndarray:
     "V's 64×64 input for the current state: the ground warped into the camera, the car on top, area-shrunk."
     W, H = 96 * SS, 84 * SS
-    M, o = camera(self, W, H); k = W / WINDOW_W * ZOOM * SCALE  # canvas px per world unit at full zoom
+    M, o = camera(self, W, H); k = W / WINDOW_W * ZOOM * SCALE / 2  # texture px per world unit: half the canvas's at full zoom
     tex = self._ground(k); self._repaint()
     A = M.T / k; b = M.T @ (0.5 / k - PLAYFIELD * np.ones(2)) + o - 0.5  # texture pixel centre -> canvas pixel centre
     img = cv2.warpAffine(tex, np.hstack([A, b[:, None]]), (W, H), flags=cv2.INTER_LINEAR, borderValue=0)

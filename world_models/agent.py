@@ -173,7 +173,10 @@ class LocalBackend:
         if workers < 1: raise ValueError(f"workers={workers}: expected at least 1")
         self.workers, self.pool = workers, None
     def map(self, fn, tasks:list) -> list:
-        if self.pool is None: self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context('spawn'), initializer=_init_worker, initargs=(os.getpid(),))
+        from world_models.agent import _init_worker  # by module name: spawned workers (and notebooks) find it
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context('spawn'), initializer=_init_worker,
+                                            initargs=(os.getpid(),))
         return list(self.pool.map(fn, *zip(*tasks))) if tasks else []
     def close(self):
         if self.pool is not None: self.pool.shutdown(cancel_futures=True); self.pool = None

@@ -487,7 +487,7 @@ def collect_rollouts(cfg:CollectConfig, # what to collect (see `collect_preset`)
 # %% ../nbs/01_data.ipynb #e891fcec
 def _run_tasks(cfg, seed, todo, out, workers, backend=None):
     "Yield each episode's meta as it finishes: on `backend` (in rounds), in this process, or in a spawn process pool."
-    from world_models.data import _collect_task  # by module name, so that spawned workers (and notebooks) find it
+    from world_models.data import _collect_task, die_with_parent  # by module name: spawned workers (and notebooks) find them
     if backend is not None:
         step = 4 * backend.workers  # rounds keep the progress bar moving; every finished shard is kept if a round fails
         for k in range(0, len(todo), step): yield from backend.map(_collect_task, [(asdict(cfg), seed, i, str(out)) for i in todo[k:k + step]])

@@ -11,9 +11,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PAPER_TEMPERATURES', 'PAPER_RANDOM_POLICY', 'AGENT_RANGE', 'sweep_temperatures', 'temperature_table', 'agent_rollout',
-           'agent_first_index', 'collect_with_agent', 'random_policy_scores', 'death_features', 'death_stats',
-           'refit_death_head']
+__all__ = ['PAPER_TEMPERATURES', 'PAPER_RANDOM_POLICY', 'AGENT_RANGE', 'random_policy_scores', 'sweep_temperatures',
+           'temperature_table', 'agent_rollout', 'agent_first_index', 'collect_with_agent', 'death_features',
+           'death_stats', 'refit_death_head']
 
 # %% ../nbs/12_doom.ipynb #c6491737
 import numpy as np, torch
@@ -29,6 +29,20 @@ PAPER_TEMPERATURES = {  # τ: (dream mean, dream std, real mean, real std), Ha &
     0.10: (2086, 140, 193, 58), 0.50: (2060, 277, 196, 50), 1.00: (1145, 690, 868, 511),
     1.15: (918, 546, 1092, 556), 1.30: (732, 269, 753, 139)}
 PAPER_RANDOM_POLICY = (210, 108)  # real game, random actions
+
+# %% ../nbs/12_doom.ipynb #6ad6eb85
+def random_policy_scores(episodes:int=100, seed:int=0, max_steps:int=2100) -> np.ndarray:
+    "Survival steps of uniformly random per-frame actions in the real game, (episodes,)."
+    env, out = make_env('doom'), []
+    try:
+        for i in range(episodes):
+            rng = np.random.default_rng(episode_seed(seed, i)); env.reset(seed=episode_seed(seed, i)); t = 0
+            while t < max_steps:
+                _, _, term, trunc, _ = env.step(int(rng.integers(3))); t += 1
+                if term or trunc: break
+            out.append(t)
+    finally: env.close()
+    return np.array(out, np.float64)
 
 # %% ../nbs/12_doom.ipynb #d5ff9d73
 def sweep_temperatures(run, # a Doom run folder with trained V and M (after `world-models run doom` or train-mdnrnn)
@@ -111,20 +125,6 @@ def collect_with_agent(run, # Doom run folder: shards go to `run/rollouts-NAME`
     first = agent_first_index(run, name) if first is None else first
     try: return be.map(agent_rollout, [(asdict(spec), x, seed, first + i, str(out), epsilon) for i in range(n)])
     finally: be.close()
-
-# %% ../nbs/12_doom.ipynb #6ad6eb85
-def random_policy_scores(episodes:int=100, seed:int=0, max_steps:int=2100) -> np.ndarray:
-    "Survival steps of uniformly random per-frame actions in the real game, (episodes,)."
-    env, out = make_env('doom'), []
-    try:
-        for i in range(episodes):
-            rng = np.random.default_rng(episode_seed(seed, i)); env.reset(seed=episode_seed(seed, i)); t = 0
-            while t < max_steps:
-                _, _, term, trunc, _ = env.step(int(rng.integers(3))); t += 1
-                if term or trunc: break
-            out.append(t)
-    finally: env.close()
-    return np.array(out, np.float64)
 
 # %% ../nbs/12_doom.ipynb #cd052eac
 @torch.no_grad()

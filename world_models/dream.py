@@ -20,7 +20,7 @@ from fastcore.basics import patch
 from .data import load_rollout, save_rollout
 from .envs import DOOM_ACTIONS
 from .mdnrnn import MDNRNN, load_mdnrnn, sample_mdn
-from .vae import ConvVAE, load_vae, to_frames
+from .vae import ConvVAE, load_vae, reparameterize, to_frames
 from .plumbing import assets_dir
 from .presets import DEATH_RULES
 
@@ -63,7 +63,7 @@ class BatchedDream:
         self.mdn, self.n, self.tau, self.max_steps = mdn.eval(), n, tau, max_steps
         self.death, self.done_weight = death, done_weight
         self.weights = mdn.step_weights(dtype)  # prepared once for all steps
-        self.z0_mu, self.z0_std = torch.as_tensor(z0['mu']), torch.as_tensor(z0['logvar']).mul(0.5).exp()
+        self.z0_mu, self.z0_logvar = torch.as_tensor(z0['mu']), torch.as_tensor(z0['logvar'])
         self.gen = torch.Generator(); self.seed(seed)
 
     def seed(self, seed:int=None, # the new seed (None: fresh entropy)
@@ -76,7 +76,7 @@ class BatchedDream:
     def reset(self) -> torch.Tensor:
         "Start N dreams from random real first frames; returns z (N, z)."
         i = torch.randint(len(self.z0_mu), (self.n,), generator=self.gen)
-        self.z = self.z0_mu[i] + self.z0_std[i] * torch.randn(self.z0_mu[i].shape, generator=self.gen)
+        self.z = reparameterize(self.z0_mu[i], self.z0_logvar[i], torch.randn(self.z0_mu[i].shape, generator=self.gen))
         H = self.mdn.hidden_dim
         self.state = (torch.zeros(self.n, H), torch.zeros(self.n, H))
         self.alive, self.t = torch.ones(self.n, dtype=torch.bool), 0

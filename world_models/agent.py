@@ -285,3 +285,15 @@ class ProgressBackend:
     def close(self):
         "Close the bar and the backend."
         self.bar.close(); self.backend.close()
+
+# %% ../nbs/07_agent.ipynb #1202e294
+# moved to the next chapter; still importable from here
+_MOVED = {n: 'fitness' for n in ('Slots', 'play_jobs', 'RealFitness', 'dream_scores', 'DreamFitness', 'episode_stats',
+                                 'dream_actions', 'fast_dtype')}
+
+def __getattr__(name:str, # an attribute this module does not define
+               ):
+    "Names that moved to a later chapter's module, found there on first use (PEP 562)."
+    if name not in _MOVED: raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    return getattr(importlib.import_module(f'world_models.{_MOVED[name]}'), name)

@@ -121,3 +121,13 @@ def kernel_wasm() -> bytes:
     sec = lambda i, *items: bytes([i]) + _leb(len(p := _leb(len(items)) + b''.join(items))) + p
     return (b'\0asm\x01\0\0\0' + sec(1, b'\x60\x07' + b'\x7f' * 7 + b'\x00') + sec(2, b'\x01e\x01m\x02\x00\x01')
             + sec(3, b'\x00') + sec(7, b'\x01k\x00\x00') + sec(10, _leb(len(body)) + body))
+
+# %% ../nbs/15_webdream.ipynb #91b0c85a
+_MOVED = {n: 'dreampage' for n in ('PAGES', 'page_html', 'dream_js', 'write_dream_page')}  # the next chapter's
+
+def __getattr__(name:str, # an attribute this module does not define
+               ):
+    "Names that moved to the next chapter's module, found there on first use (PEP 562)."
+    if name not in _MOVED: raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    return getattr(importlib.import_module(f'world_models.{_MOVED[name]}'), name)

@@ -9,10 +9,11 @@ CarRacing run (1,800 generations of 64 x 16 rollouts) to N CPUs.
 """
 import argparse, math, time
 import numpy as np
-from world_models.agent import AgentSpec, RealFitness, agent_parts, make_backend
+from world_models.agent import AgentSpec, agent_parts, make_backend
+from world_models.fitness import RealFitness
 from world_models.cmaes import make_es
 from world_models.controller import CONTROLLERS
-from world_models.vae import assets_dir
+from world_models.plumbing import assets_dir
 
 def shipped_spec(env:str) -> AgentSpec:
     "V, M and z0 shipped in assets/ for `env`."

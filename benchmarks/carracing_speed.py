@@ -11,10 +11,11 @@ import argparse, json, sys, time
 from pathlib import Path
 import numpy as np, torch
 from gymnasium.envs.box2d.car_racing import CarRacing
-from world_models.agent import AgentSpec, LocalBackend, RealFitness, agent_parts
-from world_models.data import make_env, save_json
+from world_models.agent import AgentSpec, LocalBackend, agent_parts
+from world_models.fitness import RealFitness
+from world_models.envs import make_env
+from world_models.plumbing import save_json, assets_dir
 from world_models.evolve import load_controller
-from world_models.vae import assets_dir
 
 class PhysicsOnly(CarRacing):
     "CarRacing-v3 that draws nothing: what a step costs without pixels."

@@ -5,7 +5,8 @@ Usage: python benchmarks/collect_speed.py [--doom-episodes 60] [--car-episodes 8
 """
 import argparse, json, tempfile
 from pathlib import Path
-from world_models.data import collect_preset, collect_rollouts
+from world_models.data import collect_rollouts
+from world_models.presets import collect_preset
 
 def measure(cfg, workers):
     "Collect `cfg` into a fresh folder with `workers` processes; return the run's speed figures."

@@ -24,8 +24,9 @@ def overhead(cls, gens):
 
 def real_speedup(episodes):
     "Episodes/s of real-game evaluation with 1 and 2 worker processes (the same episodes)."
-    from world_models.agent import AgentSpec, LocalBackend, RealFitness, agent_parts
-    from world_models.vae import assets_dir
+    from world_models.agent import AgentSpec, LocalBackend, agent_parts
+    from world_models.fitness import RealFitness
+    from world_models.plumbing import assets_dir
     p = agent_parts(assets_dir(), 'doom'); spec = AgentSpec('doom', p['vae'], p['mdnrnn'], p['z0'])
     X = np.zeros((1, 1088)); rates = {}
     for w in (1, 2):

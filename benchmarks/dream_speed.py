@@ -7,10 +7,11 @@ Usage: python benchmarks/dream_speed.py [--sizes 1 64 1024 4096] [--seconds 3] [
 """
 import argparse, time
 import numpy as np, torch
-from world_models.data import DOOM_ACTIONS, make_env, preprocess_doom, raw_frame
+from world_models.envs import DOOM_ACTIONS, make_env, preprocess_doom, raw_frame
 from world_models.dream import BatchedDream, load_z0
 from world_models.mdnrnn import load_mdnrnn
-from world_models.vae import assets_dir, load_vae, to_input
+from world_models.vae import load_vae, to_input
+from world_models.plumbing import assets_dir
 
 def dream_rate(m, z0, n, seconds, dtype=torch.float32):
     "Env-steps/s of a BatchedDream of `n` dreams (live dreams only), with a linear policy on [z, c, h]."

@@ -7,8 +7,9 @@ Without --shards it collects a few Doom smoke rollouts into a temporary folder f
 import argparse, csv, tempfile, time
 from pathlib import Path
 import torch
-from world_models.data import collect_preset, collect_rollouts
-from world_models.vae import ConvVAE, vae_preset, vae_step, train_vae
+from world_models.data import collect_rollouts
+from world_models.presets import collect_preset, vae_preset
+from world_models.vae import ConvVAE, vae_step, train_vae
 
 def bare(z, steps, batch, channels_last):
     "img/s of vae_step on one in-memory uint8 batch."

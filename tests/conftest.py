@@ -1,5 +1,6 @@
 import pytest
-from world_models.data import collect_preset, collect_rollouts
+from world_models.data import collect_rollouts
+from world_models.presets import collect_preset
 
 @pytest.fixture(scope='session')
 def doom_smoke(tmp_path_factory):

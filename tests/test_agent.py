@@ -2,14 +2,15 @@
 import json
 from dataclasses import asdict
 import numpy as np, pytest, torch
-from world_models.agent import (Agent, AgentSpec, DreamFitness, LocalBackend, RealFitness, SerialBackend, agent_parts,
-                                build_agent, dream_scores, play_jobs, run_episode)
-from world_models.data import make_env
+from world_models.agent import Agent, AgentSpec, LocalBackend, SerialBackend, agent_parts, build_agent, run_episode
+from world_models.fitness import DreamFitness, RealFitness, dream_scores, play_jobs
+from world_models.envs import make_env
 from world_models.controller import CONTROLLERS, Controller
 from world_models.dream import DreamEnv, load_z0
-from world_models.evolve import ESConfig, es_preset, load_controller, train_controller
+from world_models.evolve import load_controller, train_controller
+from world_models.presets import ESConfig, es_preset
 from world_models.mdnrnn import load_mdnrnn
-from world_models.vae import assets_dir
+from world_models.plumbing import assets_dir
 
 @pytest.fixture(scope='module')
 def spec():
@@ -20,7 +21,7 @@ def test_agent_plays_the_dream_env_and_the_real_game(spec):
     agent = build_agent(spec)
     dream = run_episode(agent, DreamEnv('doom', tau=1.0), seed=0, max_steps=300)
     assert 1 <= dream['steps'] <= 300 and dream['reward'] == dream['steps']
-    from world_models.data import make_env
+    from world_models.envs import make_env
     env = make_env('doom')
     try: real = run_episode(agent, env, seed=0, max_steps=300)
     finally: env.close()

@@ -7,7 +7,9 @@ from dataclasses import asdict
 from pathlib import Path
 import numpy as np, pytest, torch
 from world_models.cli import main
-from world_models.data import collect_preset, save_json, save_rollout, shard_path
+from world_models.data import save_rollout, shard_path
+from world_models.presets import collect_preset
+from world_models.plumbing import save_json
 
 ASSETS = Path(__file__).parents[1] / 'assets'
 
@@ -93,7 +95,7 @@ def test_nan_in_weights_stops_the_controller(run, part):
 
 def test_nan_death_logits_stop_the_dream(run):
     "A dream whose M predicts NaN death logits would never die and score the cap; it must stop instead."
-    from world_models.agent import dream_scores
+    from world_models.fitness import dream_scores
     from world_models.dream import load_z0
     from world_models.mdnrnn import load_mdnrnn
     m = load_mdnrnn(run / 'mdnrnn' / 'mdnrnn.safetensors')
@@ -101,7 +103,8 @@ def test_nan_death_logits_stop_the_dream(run):
     with pytest.raises(ValueError, match='NaN or inf'): dream_scores(m, load_z0(run / 'mdnrnn' / 'z0.npz'), np.zeros((2, 1088)), 2, seed=0)
 
 def test_nan_fitness_is_never_told(tmp_path):
-    from world_models.evolve import es_preset, train_controller
+    from world_models.evolve import train_controller
+    from world_models.presets import es_preset
     class NaNFitness:
         def scores(self, X, rollouts, seed): return np.full((len(X), rollouts), np.nan)
     with pytest.raises(ValueError, match='generation 1: 4 of 4 candidates scored NaN'):
@@ -264,7 +267,7 @@ def test_read_only_out_names_the_folder(tmp_path, monkeypatch):
 # --- 6. leftovers: a second command on one folder, stale temporary files ---
 
 def test_second_command_on_a_busy_folder(run):
-    from world_models.data import run_lock
+    from world_models.plumbing import run_lock
     with run_lock(run): refused(run, doom('train-mdnrnn', run), 'already in use by PID', str(os.getpid()))
 
 def test_stale_temporary_files_are_cleaned(run):

@@ -15,6 +15,22 @@ def test_help(args):
     if 'collect' in args:
         for flag in ('--env', '--preset', '--out', '--seed', '--workers'): assert flag in out
 
+@pytest.mark.parametrize('args', [['--help'], ['--version'], ['train-controller', '--help'], ['presets', '--env', 'doom']])
+def test_help_and_version_import_nothing_heavy(args):
+    "`--help` answers at once: the command line imports neither torch nor the games until a command runs."
+    code = ("import sys, runpy; sys.argv = ['world-models', *sys.argv[1:]]\n"
+            "try: runpy.run_module('world_models', run_name='__main__')\n"
+            "except SystemExit: pass\n"
+            "print('HEAVY', sorted(m for m in ('torch', 'numpy', 'gymnasium', 'cv2', 'vizdoom') if m in sys.modules))")
+    r = subprocess.run([sys.executable, '-c', code, *args], capture_output=True, text=True, check=True)
+    assert r.stdout.strip().endswith('HEAVY []'), r.stdout[-300:]
+
+def test_presets_prints_every_stage():
+    out = run('presets', '--env', 'doom', '--preset', 'laptop').stdout
+    assert out.startswith('doom / laptop')
+    for stage in ('collect', 'vae', 'mdnrnn', 'controller', 'run'): assert f"  {stage} (" in out
+    assert json.loads(run('presets', '--json').stdout)['presets']['carracing/paper']['controller']['generations'] == 1800
+
 def test_collect_smoke_twice(tmp_path):
     out = tmp_path / 'runs' / 'smoke'
     first = json.loads(run('collect', '--env', 'doom', '--preset', 'smoke', '--out', str(out)).stdout.splitlines()[-1])

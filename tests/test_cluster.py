@@ -4,10 +4,11 @@ from pathlib import Path
 import numpy as np, pytest
 try: import tomllib  # Python >= 3.11
 except ModuleNotFoundError: import tomli as tomllib  # Python 3.10: the dev extra installs tomli
-from world_models.agent import AgentSpec, DreamFitness, LocalBackend, RealFitness, agent_parts, make_backend
+from world_models.agent import AgentSpec, LocalBackend, agent_parts, make_backend
+from world_models.fitness import DreamFitness, RealFitness
 from world_models.cluster import RayBackend, batches, require_ray
 from world_models.cmaes import make_es
-from world_models.vae import assets_dir
+from world_models.plumbing import assets_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,7 +2,7 @@
 from dataclasses import asdict
 import numpy as np, pytest, torch
 from world_models.controller import CONTROLLERS, Controller, Population, car_actions, controller_input, doom_actions
-from world_models.data import car_action
+from world_models.envs import car_action
 
 @pytest.mark.parametrize('key, n', [('carracing', 867), ('doom', 1088), ('carracing-v', 99), ('carracing-vh', 1443)])
 def test_parameter_counts_match_the_paper(key, n):

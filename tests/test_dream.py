@@ -1,10 +1,10 @@
 "Tests of world_models.dream: the batched dream, the Gymnasium dream environment, the shipped M."
 import gymnasium as gym, numpy as np, pytest, torch
-import world_models
+import world_models.dream  # registers the dream ids with gymnasium
 from gymnasium.utils.env_checker import check_env
 from world_models.dream import BatchedDream, DreamEnv, load_z0
 from world_models.mdnrnn import MDNRNN, load_mdnrnn
-from world_models.vae import assets_dir
+from world_models.plumbing import assets_dir
 
 def toy_dream(n=8, seed=0, death_bias=-1., **kw):
     torch.manual_seed(0); m = MDNRNN(4, 1, 8, predict_done=True)
@@ -54,7 +54,7 @@ def test_registered_doom_dream_passes_check_env():
     frame = env.render(); assert frame.shape == (64, 64, 3) and frame.dtype == np.uint8
 
 def test_dream_action_space_is_the_real_games():
-    from world_models.data import make_env
+    from world_models.envs import make_env
     real = make_env('doom'); dream = DreamEnv('doom')
     assert dream.action_space == real.action_space; real.close()
     car = gym.make('world_models/CarRacingDream-v0')

@@ -2,7 +2,8 @@
 import csv, math
 import numpy as np, pytest, torch
 import torch.nn.functional as F
-from world_models.mdnrnn import MDNRNN, done_loss, mdn_nll, mdn_preset, sample_mdn, train_mdnrnn, load_mdnrnn
+from world_models.mdnrnn import MDNRNN, done_loss, mdn_nll, sample_mdn, train_mdnrnn, load_mdnrnn
+from world_models.presets import mdn_preset
 from world_models.vae import ConvVAE, encode_rollouts
 
 @pytest.mark.parametrize('args, kw, paper', [((32, 3, 256), {}, 422_368), ((64, 1, 512), {'predict_done': True}, 1_678_785)])

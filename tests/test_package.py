@@ -20,7 +20,7 @@ def copy_project(dst:Path) -> Path:
     return dst
 
 def test_assets_are_package_data():
-    from world_models.vae import assets_dir
+    from world_models.plumbing import assets_dir
     assert assets_dir().parent.name == 'world_models' and sorted(p.name for p in assets_dir().iterdir()) == SHIPPED
 
 def test_missing_agent_message(tmp_path, monkeypatch):

@@ -116,7 +116,9 @@ def test_float16_weights_roundtrip(tmp_path):
 
 @pytest.mark.parametrize('env, z', [('carracing', 32), ('doom', 64)])
 def test_shipped_weights_reconstruct_real_frames(env, z):
-    from world_models.data import collect_preset, play_episode, close_envs
+    from world_models.data import play_episode
+    from world_models.envs import close_envs
+    from world_models.presets import collect_preset
     vae = load_vae(assets_dir() / f'vae_{env}.safetensors'); assert vae.z_dim == z
     ep = play_episode(collect_preset(env, 'smoke', max_steps=200 if env == 'carracing' else 300), seed=123); close_envs()
     frames = ep['obs'][60:] if env == 'carracing' else ep['obs']

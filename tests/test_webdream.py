@@ -6,8 +6,10 @@ from world_models.controller import ACTION_MAPS, controller_input
 from world_models.dream import load_z0
 from world_models.evolve import load_controller
 from world_models.mdnrnn import load_mdnrnn, sample_mdn
-from world_models.vae import assets_dir, load_vae
-from world_models.webdream import PAGES, dream_js, unpack_model, write_dream_page
+from world_models.vae import load_vae
+from world_models.plumbing import assets_dir
+from world_models.webdream import unpack_model
+from world_models.dreampage import PAGES, dream_js, write_dream_page
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAY = ROOT / 'nbs' / 'play'

@@ -1,4 +1,4 @@
-"""Glue the three models into one agent that plays the real game or the dream unchanged, and score whole CMA-ES generations in parallel: real episodes on a process pool, dreams as one batch.
+"""Glue the three models into one agent that plays the real game or the dream unchanged, and the backends that run many rollouts at once: this process, or a pool of worker processes.
 
 Docs: https://world-models-course.github.io/world-models/agent.html.md"""
 
@@ -12,19 +12,23 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['MAX_STEPS', 'BACKENDS', 'JUDGES', 'Agent', 'encode_obs', 'run_episode', 'AgentSpec', 'agent_parts', 'cached',
-           'build_agent', 'traced_encoder', 'SerialBackend', 'LocalBackend', 'make_backend', 'Slots', 'play_jobs',
-           'RealFitness', 'dream_scores', 'fast_dtype', 'DreamFitness', 'episode_stats', 'dream_actions']
+__all__ = ['MAX_STEPS', 'Agent', 'encode_obs', 'run_episode', 'episode_frames', 'AgentSpec', 'agent_parts', 'cached',
+           'build_agent', 'controller_parts', 'check_parts', 'traced_encoder', 'SerialBackend', 'LocalBackend',
+           'make_backend', 'ProgressBackend']
 
 # %% ../nbs/07_agent.ipynb #8e7b055a
 import numpy as np
 import torch
 from fastcore.basics import patch
-from .data import PREPROCESS, cached_env, die_with_parent, doom_action_index, episode_seed, raw_frame
-from .vae import ConvVAE, load_vae, to_input
+from tqdm.auto import tqdm
+from .presets import BACKENDS
+from .envs import PREPROCESS, die_with_parent, doom_action_index, raw_frame
+from .vae import ConvVAE, load_vae, reparameterize, to_input
 from .mdnrnn import MDNRNN, load_mdnrnn
-from .controller import ACTION_MAPS, CONTROLLERS, Controller, Population, controller_input
-from .dream import BatchedDream, load_z0
+from .controller import ACTION_MAPS, CONTROLLERS, Controller, controller_input
+from .dream import load_z0
+from .checkpoint import read_weights
+from .plumbing import assets_dir
 
 # %% ../nbs/07_agent.ipynb #1794bda4
 class Agent:
@@ -38,12 +42,14 @@ class Agent:
         if env not in ACTION_MAPS: raise ValueError(f"env={env!r}: expected one of {sorted(ACTION_MAPS)}")
         need = controller.cfg.in_dim
         have = sum(mdn.z_dim if k == 'z' else mdn.hidden_dim for k in controller.cfg.inputs)  # [z, (c,) h] from this M
-        if need != have: raise ValueError(f"controller: input size {need} does not fit M (z={mdn.z_dim}, hidden={mdn.hidden_dim}, inputs {controller.cfg.inputs!r} -> {have})")
+        if need != have: raise ValueError(f"controller: input size {need} does not fit M (z={mdn.z_dim}, "
+                                          f"hidden={mdn.hidden_dim}, inputs {controller.cfg.inputs!r} -> {have})")
         self.vae, self.mdn, self.c, self.env, self.sample_z = vae, mdn.eval(), controller, env, sample_z
         self.weights = mdn.step_weights()  # M's step matrices, prepared once rather than every step
         self.gen = torch.Generator(); self.reset()
 
-    def reset(self, seed:int=None):
+    def reset(self, seed:int=None, # seeds the episode's z samples (None: fresh entropy)
+             ):
         "Zero M's state at the start of an episode; `seed` seeds the z sampling."
         if seed is not None: self.gen.manual_seed(int(seed))
         self.state, self.t = (torch.zeros(1, self.mdn.hidden_dim), torch.zeros(1, self.mdn.hidden_dim)), 0
@@ -66,17 +72,18 @@ def encode_obs(vae:ConvVAE, # V (None: only a dream's z can be encoded)
     mu, logvar = (encoder or vae.encode)(to_input(torch.from_numpy(frames)))
     if not sample_z: return mu
     eps = torch.cat([torch.randn(1, mu.shape[1], generator=g) for g in gens])  # (L, z): each episode its own stream
-    return mu + (0.5 * logvar).exp() * eps  # $z = \mu + \sigma\varepsilon$
+    return reparameterize(mu, logvar, eps)  # $z = \mu + \sigma\varepsilon$
 
 @patch
-def encode(self:Agent, obs) -> torch.Tensor:
+def encode(self:Agent, obs, # an observation: a raw frame (Doom: a dict holding the screen) or a dream's z
+          ) -> torch.Tensor:
     "The latent z (1, z) of an observation: a dream's z passes through, a real frame goes through V."
     return encode_obs(self.vae, self.env, [obs], [self.gen], self.sample_z)
 
 @patch
 @torch.no_grad()
-def act(self:Agent, obs,
-        action=None, # take this action instead of C's (as M sees it: Doom -1/0/1, CarRacing (3,)), e.g. to explore
+def act(self:Agent, obs, # the observation of this step
+        action=None, # the action already taken, to step M with (default: C's)
        ):
     "One step: the game's action for `obs` (Doom: button index; CarRacing: float32 (3,)), and M advances."
     z = self.encode(obs); h, c = self.state
@@ -101,6 +108,22 @@ def run_episode(agent:Agent, # the agent
         obs, r, terminated, truncated, _ = env.step(agent.act(obs)); total += float(r); t += 1
         if terminated or truncated: break
     return dict(reward=total, steps=t)
+
+# %% ../nbs/07_agent.ipynb #54b96da4
+def episode_frames(agent, # an `Agent` (anything with `reset(seed)`, `act(obs)` and `env`)
+                   env, # a Gymnasium env: the real game or a `DreamEnv`
+                   seed:int=0, # the episode's seed (the game's and the agent's)
+                   max_steps:int=2100, # steps at most
+                   every:int=10, # keep every this many steps' frame (and the last)
+                  ) -> tuple[list, int]:
+    "Frames (uint8 64×64×3) every `every` steps of one episode, and the steps survived."
+    def frame(obs): return env.render() if np.asarray(obs).ndim == 1 else PREPROCESS[agent.env](raw_frame(obs))
+    obs, _ = env.reset(seed=seed); agent.reset(seed); frames, t = [frame(obs)], 0
+    while t < max_steps:
+        obs, r, term, trunc, _ = env.step(agent.act(obs)); t += 1
+        if t % every == 0 or term or trunc: frames.append(frame(obs))
+        if term or trunc: break
+    return frames, t
 
 # %% ../nbs/07_agent.ipynb #348bbe8c
 @dataclass
@@ -129,7 +152,9 @@ def agent_parts(folder, # a run folder or assets/
 # %% ../nbs/07_agent.ipynb #8f2cf369
 _MODELS = {}  # this process's loaded models, by file
 
-def cached(load, path):
+def cached(load, # a loader of one file, e.g. `load_mdnrnn`
+           path, # the file it loads
+          ):
     "`load(path)`, once per process and file."
     key = (load.__name__, str(path))
     if key not in _MODELS: _MODELS[key] = load(path)
@@ -142,7 +167,43 @@ def build_agent(spec:AgentSpec, # the agent's files
     cfg = CONTROLLERS[spec.controller]
     c = Controller(**asdict(cfg))
     if x is not None: c.set_flat(x)
-    return Agent(cached(load_vae, spec.vae) if spec.vae else None, cached(load_mdnrnn, spec.mdnrnn), c, spec.env, spec.sample_z)
+    return Agent(cached(load_vae, spec.vae) if spec.vae else None, cached(load_mdnrnn, spec.mdnrnn), c, spec.env,
+                 spec.sample_z)
+
+# %% ../nbs/07_agent.ipynb #f166dc07
+def controller_parts(run, # a run folder
+                     env:str, # 'carracing' or 'doom'
+                     shipped:bool=False, # use the V, M and z0 in assets/ instead
+                    ) -> dict:
+    "Absolute paths of V, M and z0 for a controller run, with a clear error when one is missing."
+    src = assets_dir() if shipped else Path(run)
+    parts = agent_parts(src, env)
+    missing = [k for k in ('vae', 'mdnrnn', 'z0') if not parts[k]]
+    if missing: raise FileNotFoundError(f"{src}: no {', '.join(missing)} found; run `world-models train-vae` and "
+                                        "`train-mdnrnn` with the same `env` and `run` first, or pass `shipped=True`")
+    return {k: str(Path(parts[k]).resolve()) for k in ('vae', 'mdnrnn', 'z0')}
+
+def check_parts(spec:AgentSpec, # the agent: V, M, z0 and C's shape
+               ):
+    "Load V, M and z0 once and check they fit the game, C's shape and each other; every error names its file."
+    vae, mdn = load_vae(spec.vae) if spec.vae else None, load_mdnrnn(spec.mdnrnn)
+    z0, c = load_z0(spec.z0), CONTROLLERS[spec.controller]
+    want, have = (c.action_dim, spec.env == 'doom'), (mdn.action_dim, mdn.predict_done)
+    if have != want: raise ValueError(f"{spec.mdnrnn}: an M for {have[0]} action(s) (death head {have[1]}); a "
+                                      f"{spec.env} M has {want[0]} (death head {want[1]})")
+    if vae is not None and vae.z_dim != mdn.z_dim: raise ValueError(f"{spec.vae}: a V with z={vae.z_dim}; the M "
+                                                                    f"{spec.mdnrnn} expects z={mdn.z_dim}")
+    made_by = read_weights(spec.mdnrnn)[2].get('vae')
+    fp = read_weights(spec.vae)[2].get('fingerprint') if spec.vae else None
+    # M learned the latents of another V (V was trained again since)
+    if made_by and fp and fp not in made_by.split(','):
+        raise ValueError(f"{spec.mdnrnn}: this M learned the latents of V {made_by}, but {spec.vae} is V {fp}; run "
+                         "`world-models train-mdnrnn` again")
+    if z0['mu'].shape[1] != mdn.z_dim: raise ValueError(f"{spec.z0}: starts of z={z0['mu'].shape[1]}; the M "
+                                                        f"{spec.mdnrnn} expects z={mdn.z_dim}")
+    need = sum(mdn.z_dim if k == 'z' else mdn.hidden_dim for k in c.inputs)
+    if need != c.in_dim: raise ValueError(f"{spec.mdnrnn}: M (z={mdn.z_dim}, hidden={mdn.hidden_dim}) gives C {need} "
+                                          f"inputs; a {spec.controller} C takes {c.in_dim}")
 
 # %% ../nbs/07_agent.ipynb #a7c1e0f2
 def traced_encoder(path, # V's weights
@@ -160,28 +221,38 @@ def traced_encoder(path, # V's weights
 class SerialBackend:
     "Run tasks in this process, in order."
     workers = 1
-    def map(self, fn, tasks:list) -> list: return [fn(*t) for t in tasks]
-    def close(self): pass
+    def map(self, fn, # a function of one task's arguments
+            tasks:list, # one tuple of arguments per call
+           ) -> list:
+        "`[fn(*t) for t in tasks]`, in this process."
+        return [fn(*t) for t in tasks]
+    def close(self):
+        "Nothing to release."
+        pass
 
 def _init_worker(parent:int):
-    "Worker processes: one torch thread each (two single-threaded workers beat one two-threaded); they die with `parent`."
+    "Worker processes: one torch thread each (two single-threaded workers beat one two-threaded), dying with `parent`."
     torch.set_num_threads(1); die_with_parent(parent)
 
 class LocalBackend:
     "Run tasks on a pool of `workers` spawned processes on this machine; results in task order."
-    def __init__(self, workers:int=2):
+    def __init__(self, workers:int=2, # processes in the pool
+                ):
         if workers < 1: raise ValueError(f"workers={workers}: expected at least 1")
         self.workers, self.pool = workers, None
-    def map(self, fn, tasks:list) -> list:
+    def map(self, fn, # a picklable function of one task's arguments
+            tasks:list, # one tuple of arguments per call
+           ) -> list:
+        "`fn(*t)` for every task on the pool (started on first use); results in task order."
         from world_models.agent import _init_worker  # by module name: spawned workers (and notebooks) find it
         if self.pool is None:
             self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context('spawn'), initializer=_init_worker,
                                             initargs=(os.getpid(),))
         return list(self.pool.map(fn, *zip(*tasks))) if tasks else []
     def close(self):
-        if self.pool is not None: self.pool.shutdown(cancel_futures=True); self.pool = None
 
-BACKENDS = ('serial', 'local', 'ray')
+        "Shut the pool down, cancelling what has not started."
+        if self.pool is not None: self.pool.shutdown(cancel_futures=True); self.pool = None
 
 def make_backend(name:str='local', # 'serial', 'local' or 'ray'
                  workers:int=2, # processes (ray: None = every CPU of the cluster)
@@ -195,182 +266,34 @@ def make_backend(name:str='local', # 'serial', 'local' or 'ray'
         return RayBackend(workers, address)
     raise ValueError(f"backend={name!r}: expected one of {', '.join(BACKENDS)}")
 
-# %% ../nbs/07_agent.ipynb #9f31006b
-class Slots:
-    "Up to K real episodes at once in one process, each with its own controller, seed and M state."
-    def __init__(self, spec:AgentSpec, K:int, # the agent's files; how many games are open at once
-                 renderer:str='gym', # CarRacing's renderer: 'gym', 'exact' (same pixels, faster) or 'agent' (V's view)
+# %% ../nbs/07_agent.ipynb #782278fe
+class ProgressBackend:
+    "A backend run in rounds of `workers` tasks, ticking a tqdm bar by `size(task)` after each; same results and order."
+    def __init__(self, backend, # the backend that runs the tasks
+                 bar, # a tqdm bar
+                 size=lambda task: 1, # how many units (e.g. episodes) a task is
                 ):
-        self.spec, self.K, self.cfg = spec, K, CONTROLLERS[spec.controller]
-        self.vae, self.mdn = cached(load_vae, spec.vae), cached(load_mdnrnn, spec.mdnrnn)
-        self.weights, H = self.mdn.step_weights(), self.mdn.hidden_dim
-        self.envs, self.gens = [cached_env(spec.env, renderer, k) for k in range(K)], [torch.Generator() for _ in range(K)]
-        self.prep = renderer != 'agent' or spec.env != 'carracing'  # the agent view is V's input already
-        self.encoder = None if self.prep else cached(traced_encoder, spec.vae)  # training only: ~1e-7 from eager V
-        self.h, self.c, self.X = torch.zeros(K, H), torch.zeros(K, H), np.zeros((K, Controller(**asdict(self.cfg)).n_params))
-        self.obs, self.job, self.pop = [None] * K, [None] * K, None
-        self.t, self.total, self.idle = np.zeros(K, int), np.zeros(K), np.zeros(K, int)
+        self.backend, self.bar, self.size, self.workers = backend, bar, size, backend.workers
+    def map(self, fn, # a function of one task's arguments
+            tasks:list, # one tuple of arguments per call
+           ) -> list:
+        "Like the backend's `map`, in rounds."
+        out, k = [], max(1, self.workers or 1)
+        for i in range(0, len(tasks), k):
+            out += self.backend.map(fn, tasks[i:i + k]); self.bar.update(sum(map(self.size, tasks[i:i + k])))
+        return out
+    def close(self):
+        "Close the bar and the backend."
+        self.bar.close(); self.backend.close()
 
-    def start(self, k:int, job:int, x:np.ndarray, seed:int):
-        "Slot `k` starts episode `job` of controller `x`; `seed` seeds the game and the z sampling."
-        self.obs[k], _ = self.envs[k].reset(seed=int(seed)); self.gens[k].manual_seed(int(seed))
-        self.job[k], self.X[k], self.pop = job, x, None
-        self.h[k], self.c[k], self.t[k], self.total[k], self.idle[k] = 0, 0, 0, 0, 0
+# %% ../nbs/07_agent.ipynb #1202e294
+# moved to the next chapter; still importable from here
+_MOVED = {n: 'fitness' for n in ('Slots', 'play_jobs', 'RealFitness', 'dream_scores', 'DreamFitness', 'episode_stats',
+                                 'dream_actions', 'fast_dtype')}
 
-# %% ../nbs/07_agent.ipynb #27857231
-@patch
-@torch.no_grad()
-def act(self:Slots, live:list, # the slots playing an episode
-       ) -> torch.Tensor:
-    "C's actions (K, a) from the live slots' frames, V, M and C each run once for all slots; M advances."
-    z = torch.zeros(self.K, self.mdn.z_dim)  # (K, z); idle slots see zeros
-    z[live] = encode_obs(self.vae, self.spec.env, [self.obs[k] for k in live], [self.gens[k] for k in live], self.spec.sample_z,
-                         self.prep, self.encoder)
-    if self.pop is None: self.pop = Population(self.X, self.cfg)
-    a = ACTION_MAPS[self.spec.env](self.pop(controller_input(z, self.h, self.c, self.cfg.inputs)[:, None])[:, 0])  # (K, a)
-    _, (self.h, self.c) = self.mdn.step(z, a, torch.from_numpy((self.t == 0).astype(np.float32)), (self.h, self.c), self.weights)
-    return a
-
-# %% ../nbs/07_agent.ipynb #f843a9ab
-def play_jobs(spec:AgentSpec, X:np.ndarray, seeds, # episode j: controller X[j] (J, n) on seed seeds[j]
-              max_steps:int=None, # cap (default: `MAX_STEPS` of the game)
-              patience:int=0, # end an episode after this many steps without a positive reward (0: never; training only)
-              slots:int=8, # games open at once
-              renderer:str='gym', # CarRacing's renderer (see `Slots`)
-             ) -> np.ndarray:
-    "Total reward of every episode (J,), played `slots` at a time with batched V, M and C."
-    S, cap = Slots(spec, min(slots, len(X)), renderer), max_steps or MAX_STEPS[spec.env]
-    todo, out = list(range(len(X)))[::-1], np.zeros(len(X))
-    for k in range(S.K): j = todo.pop(); S.start(k, j, X[j], seeds[j])
-    while live := [k for k in range(S.K) if S.job[k] is not None]:
-        a = S.act(live)
-        for k in live:
-            S.obs[k], r, term, trunc, _ = S.envs[k].step(doom_action_index(a[k].item()) if spec.env == 'doom' else a[k].numpy())
-            S.total[k] += r; S.t[k] += 1; S.idle[k] = 0 if r > 0 else S.idle[k] + 1
-            if term or trunc or S.t[k] >= cap or (patience and S.idle[k] >= patience):
-                out[S.job[k]], S.job[k] = S.total[k], None
-                if todo: j = todo.pop(); S.start(k, j, X[j], seeds[j])
-    return out
-
-# %% ../nbs/07_agent.ipynb #7fe17dd5
-def _real_task(spec:dict, X, seeds, max_steps, patience, slots, renderer) -> np.ndarray:
-    "`play_jobs` on one chunk of episodes (runs in a worker)."
-    return play_jobs(AgentSpec(**spec), X, seeds, max_steps, patience, slots, renderer)
-
-class RealFitness:
-    "Score controllers by episodes of the real game, spread over a backend in chunks of `slots` episodes."
-    def __init__(self, spec:AgentSpec, backend=None, max_steps:int=None,
-                 patience:int=0, # end an episode after this many steps without a positive reward (0: never)
-                 renderer:str='gym', # CarRacing's renderer: 'gym', 'exact' (same pixels) or 'agent' (V's view; training)
-                 slots:int=8, # games open at once in a worker
-                ):
-        self.spec, self.backend, self.max_steps = spec, backend or SerialBackend(), max_steps
-        self.patience, self.renderer, self.slots = patience, renderer, slots
-
-    def scores(self, X:np.ndarray, # controllers (P, n)
-               rollouts:int, # episodes per controller
-               seed:int, # seeds the episodes (the same ones for every controller)
-              ) -> np.ndarray:
-        "Total reward of every controller in every episode, (P, rollouts)."
-        from world_models.agent import _real_task  # by module name, so that spawned workers find it
-        X = np.atleast_2d(X); Xj, sj = np.repeat(X, rollouts, 0), np.tile([episode_seed(seed, r) for r in range(rollouts)], len(X))
-        n, spec = self.slots, asdict(self.spec)  # fixed chunks: the results do not depend on the number of workers
-        tasks = [(spec, Xj[i:i + n], sj[i:i + n], self.max_steps, self.patience, n, self.renderer)
-                 for i in range(0, len(Xj), n)]
-        return np.concatenate(self.backend.map(_real_task, tasks)).reshape(-1, rollouts)
-
-# %% ../nbs/07_agent.ipynb #0be9cd44
-def dream_scores(mdn:MDNRNN, z0:dict, # M and its initial-z statistics
-                 X:np.ndarray, # controllers (P, n), of shape `CONTROLLERS[controller]`
-                 rollouts:int, # dreams per controller
-                 tau:float=1.15, # temperature (paper's best transfer: 1.15)
-                 seed:int=0, # seeds the dreams
-                 max_steps:int=2100, # dream length cap
-                 controller:str='doom', # key of `CONTROLLERS`
-                 dtype:str='float32', # precision of M's matrix products ('bfloat16': about 2x faster where supported)
-                 death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample' (see the dream chapter)
-                 memory:MDNRNN=None, # the agent's own M, which gives C its h and c (default: `mdn`, the dreaming M itself)
-                ) -> np.ndarray:
-    "Survival steps of every controller in every dream, (P, rollouts)."
-    if not mdn.predict_done: raise ValueError("dream fitness needs an M with a death head (predict_done=True, Doom)")
-    if memory is not None and memory.z_dim != mdn.z_dim: raise ValueError(f"memory: z={memory.z_dim}, but the dreaming M has z={mdn.z_dim}")
-    cfg = CONTROLLERS[controller]; pop = Population(X, cfg); P = pop.P; dt = getattr(torch, dtype)
-    d = BatchedDream(mdn, z0, P * rollouts, tau, max_steps, seed, dt, death); z = d.reset(); total = torch.zeros(P * rollouts)
-    own = memory is None or memory is mdn  # C reads the dreaming M's state, as in the paper
-    if not own: mw, state = memory.step_weights(dt), (torch.zeros(P * rollouts, memory.hidden_dim),) * 2
-    with torch.no_grad():
-        while True:
-            h, c = (d.h, d.c) if own else state
-            a = ACTION_MAPS['doom'](pop(controller_input(z, h, c, cfg.inputs).view(P, rollouts, -1))).view(P * rollouts, -1)  # (P*R, 1)
-            if not own: _, state = memory.step(z, a, torch.full((P * rollouts,), float(d.t == 0)), state, mw)  # the agent remembers
-            z, r, died, trunc = d.step(a); total += r
-            if trunc or not d.alive.any(): break
-    return total.view(P, rollouts).numpy().astype(np.float64)
-
-# %% ../nbs/07_agent.ipynb #9fa50018
-def _dream_task(spec:dict, X, rollouts, tau, seed, max_steps, dtype, death='threshold',
-                world:str=None, # the M that dreams (default: the agent's own)
-               ) -> np.ndarray:
-    "`dream_scores` for a slice of the population (runs in a worker)."
-    s = AgentSpec(**spec); own = cached(load_mdnrnn, s.mdnrnn)
-    mdn = own if world is None else cached(load_mdnrnn, world)
-    try: return dream_scores(mdn, cached(load_z0, s.z0), X, rollouts, tau, seed, max_steps, s.controller, dtype, death, memory=own)
-    except ValueError as e: raise ValueError(f"{world or s.mdnrnn}: {e}") from None  # name the M that dreamed
-
-def fast_dtype() -> str:
-    "'bfloat16' where this CPU multiplies it natively (AVX-512 BF16 / AMX), else 'float32'."
-    return 'bfloat16' if torch.ops.mkldnn._is_mkldnn_bf16_supported() else 'float32'
-
-JUDGES = ('worst', 'all')
-
-class DreamFitness:
-    "Score controllers in M's dream (or several Ms' dreams), one batched dream per `chunk` candidates and world."
-    def __init__(self, spec:AgentSpec, backend=None, tau:float=1.15, max_steps:int=2100,
-                 dtype:str=None, # M's matmul precision in the dream (default: `fast_dtype()`)
-                 death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample'
-                 worlds:list=(), # other Ms (files, same V) that also dream; the agent's own M always does
-                 judge:str='worst', # with worlds: keep each candidate's worst world ('worst') or every dream ('all')
-                 chunk:int=4, # candidates per batched dream (paper: 64 dreams each): fixed, so scores never depend on the worker count
-                ):
-        if judge not in JUDGES: raise ValueError(f"judge={judge!r}: expected one of {', '.join(JUDGES)}")
-        self.spec, self.backend, self.tau, self.max_steps, self.dtype, self.death = spec, backend or SerialBackend(), tau, max_steps, dtype or fast_dtype(), death
-        self.worlds, self.judge, self.chunk = [str(w) for w in worlds], judge, chunk
-
-# %% ../nbs/07_agent.ipynb #65a2574c
-@patch
-def scores(self:DreamFitness, X:np.ndarray, rollouts:int, seed:int) -> np.ndarray:
-    "Survival steps (P, R): every dream (one world), or each candidate's worst world's (`judge='worst'`), or all (`'all'`)."
-    from world_models.agent import _dream_task
-    X, worlds = np.atleast_2d(X), [None] + self.worlds  # None: the agent's own M
-    parts = [X[i:i + self.chunk] for i in range(0, len(X), self.chunk)]; k = len(parts)  # chunk i's dreams: seeded by i alone
-    r = rollouts if len(worlds) == 1 else max(1, rollouts // len(worlds))
-    tasks = [(asdict(self.spec), part, r, self.tau, episode_seed(seed, i, w), self.max_steps, self.dtype, self.death, world)
-             for w, world in enumerate(worlds) for i, part in enumerate(parts)]
-    out = self.backend.map(_dream_task, tasks)
-    S = np.stack([np.concatenate(out[w * k:(w + 1) * k]) for w in range(len(worlds))])  # (W, P, r)
-    if len(worlds) == 1 or self.judge == 'all': return np.concatenate(S, 1)  # (P, W*r)
-    worst = S.mean(2).argmin(0)  # (P,): which world judged each candidate
-    self.worst_counts = getattr(self, 'worst_counts', 0) + np.bincount(worst, minlength=len(worlds))  # the report says which world vetoed
-    return S[worst, np.arange(len(X))]  # (P, r): each candidate's worst world
-
-# %% ../nbs/07_agent.ipynb #f3979416
-def episode_stats(scores:np.ndarray) -> dict:
-    "Mean, std, min and max of a set of episode scores."
-    s = np.asarray(scores, np.float64)
-    return dict(episodes=int(s.size), mean=round(float(s.mean()), 2), std=round(float(s.std()), 2), min=float(s.min()), max=float(s.max()))
-
-# %% ../nbs/07_agent.ipynb #39cddee4
-def dream_actions(mdn:MDNRNN, z0:dict, # M and its initial-z statistics
-                  x:np.ndarray, # one Doom controller's flat parameters
-                  rollouts:int=64, tau:float=1.15, seed:int=0, max_steps:int=2100, # dreams, temperature, seed, cap
-                 ) -> dict:
-    "Share of C's live steps in M's dream spent moving left, staying and moving right (Doom)."
-    cfg = CONTROLLERS['doom']; pop = Population(np.atleast_2d(x), cfg); counts = torch.zeros(3)
-    d = BatchedDream(mdn, z0, rollouts, tau, max_steps, seed); z = d.reset()
-    with torch.no_grad():
-        while True:
-            a = ACTION_MAPS['doom'](pop(controller_input(z, d.h, d.c, cfg.inputs)[None]))[0]  # (R, 1)
-            counts += torch.stack([((a[:, 0] == v) & d.alive).sum() for v in (-1., 0., 1.)])
-            z, _, _, trunc = d.step(a)
-            if trunc or not d.alive.any(): break
-    return dict(zip(('left', 'stay', 'right'), (counts / counts.sum().clamp(min=1)).tolist()))
+def __getattr__(name:str, # an attribute this module does not define
+               ):
+    "Names that moved to a later chapter's module, found there on first use (PEP 562)."
+    if name not in _MOVED: raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    return getattr(importlib.import_module(f'world_models.{_MOVED[name]}'), name)

@@ -16,18 +16,20 @@ __all__ = ['PAPER_ABLATIONS', 'PAPER_BASELINES', 'REFERENCE_CURVE', 'run_ablatio
 # %% ../nbs/14_carracing.ipynb #71b202e4
 import numpy as np
 import torch
-from .data import make_env, save_json
-from .agent import build_agent
+from .envs import make_env
+from .plumbing import save_json
+from .agent import build_agent, episode_frames
 from .evolve import load_controller
 from .pipeline import evaluation_spec, stage_controller, stage_evaluate
-from .widgets import decode_z, encode_mu, episode_frames
+from .vae import decode_z, encode_mu
 
 # %% ../nbs/14_carracing.ipynb #394dcc28
 PAPER_ABLATIONS = {  # C's shape: (what it sees, mean, std), Ha & Schmidhuber (2018) Table 1
     'carracing-v': ('V only: [z] → action', 632, 251),
     'carracing-vh': ('V only, with a hidden layer of 40 tanh units', 788, 141),
     'carracing': ('full world model: [z, h] → action', 906, 21)}
-PAPER_BASELINES = {'DQN': (343, 18), 'A3C (continuous)': (591, 45), 'A3C (discrete)': (652, 10), 'gym leaderboard': (838, 11)}
+PAPER_BASELINES = {'DQN': (343, 18), 'A3C (continuous)': (591, 45), 'A3C (discrete)': (652, 10),
+                   'gym leaderboard': (838, 11)}
 
 # %% ../nbs/14_carracing.ipynb #9446938c
 def _folder(ctrl:str) -> str: return 'controller' if ctrl == 'carracing' else f'controller-{ctrl}'
@@ -36,11 +38,15 @@ def _evaluation(run:Path, ctrl:str, generations:int, episodes:int, seed:int, wor
     "The run report's evaluation when it scored this very controller on these tracks, else a new one."
     st = json.loads((run / 'report.json').read_text())['stages'] if (run / 'report.json').exists() else {}
     e, c = st.get('evaluate', {}).get('result'), st.get('controller', {}).get('result', {})
-    if ctrl == 'carracing' and e and (e['episodes'], e['seed'], c.get('generations')) == (episodes, seed, generations): return e
+    if ctrl == 'carracing' and e and (e['episodes'], e['seed'], c.get('generations')) == (episodes, seed,
+                                                                                          generations): return e
     return stage_evaluate(run, 'carracing', episodes, seed, workers, name=_folder(ctrl))
 
 def run_ablations(run, # a CarRacing run folder with trained V and M (after `world-models run carracing`)
-                  preset:str='laptop', seed:int=0, workers:int=2, progress:bool=True,
+                  preset:str='laptop', # 'smoke', 'laptop' or 'paper'
+                  seed:int=0, # seed of the run
+                  workers:int=2, # worker processes
+                  progress:bool=True, # show tqdm progress bars
                   episodes:int=100, # full evaluation tracks per controller
                   shipped:bool=False, # use the V and M in assets/ instead of the run's
                   controllers:list|None=None, # the shapes to run, keys of `PAPER_ABLATIONS` (default: all three)
@@ -48,30 +54,35 @@ def run_ablations(run, # a CarRacing run folder with trained V and M (after `wor
                  ) -> list[dict]:
     "Evolve and score the V-only, V + hidden layer and full controllers; rows saved to `run/ablations.json`."
     bad = set(controllers or []) - set(PAPER_ABLATIONS)
-    if bad: raise ValueError(f"run_ablations: controllers {sorted(bad)} unknown; expected some of {list(PAPER_ABLATIONS)}")
+    if bad: raise ValueError(f"run_ablations: controllers {sorted(bad)} unknown; expected some of "
+                             f"{list(PAPER_ABLATIONS)}")
     run = Path(run); fn = run / 'ablations.json'; rows = json.loads(fn.read_text()) if fn.exists() else []
     for ctrl, (label, pm, ps) in PAPER_ABLATIONS.items():
         if any(r['controller'] == ctrl for r in rows) or (controllers and ctrl not in controllers): continue
-        tr = stage_controller(run, 'carracing', preset, seed, workers, progress, shipped=shipped, name=_folder(ctrl), controller=ctrl, **es_overrides)
+        tr = stage_controller(run, 'carracing', preset, seed, workers, progress, shipped=shipped, name=_folder(ctrl),
+                              controller=ctrl, **es_overrides)
         ev = _evaluation(run, ctrl, tr['generations'], episodes, seed + 1000, workers)
-        rows.append(dict(controller=ctrl, label=label, generations=tr['generations'], seconds=tr['seconds'], episodes=episodes,
-                         mean=ev['mean'], std=ev['std'], paper_mean=pm, paper_std=ps))
+        rows.append(dict(controller=ctrl, label=label, generations=tr['generations'], seconds=tr['seconds'],
+                         episodes=episodes, mean=ev['mean'], std=ev['std'], paper_mean=pm, paper_std=ps))
         save_json(fn, rows)
     return rows
 
 # %% ../nbs/14_carracing.ipynb #3e0b967a
-def ablation_table(rows:list) -> str:
+def ablation_table(rows:list, # the rows `run_ablations` returns
+                  ) -> str:
     "Markdown table of ablation rows next to the paper's numbers."
     out = ['| controller | this course | paper | generations | minutes of CMA-ES |', '|---|---|---|---|---|']
     for r in rows:
-        out.append(f"| {r['label']} | {r['mean']:.0f} ± {r['std']:.0f} | {r['paper_mean']} ± {r['paper_std']} | {r['generations']} | {r['seconds'] / 60:.0f} |")
+        out.append(f"| {r['label']} | {r['mean']:.0f} ± {r['std']:.0f} | {r['paper_mean']} ± {r['paper_std']} | "
+                   f"{r['generations']} | {r['seconds'] / 60:.0f} |")
     return '\n'.join(out)
 
 # %% ../nbs/14_carracing.ipynb #bab21b13
 @torch.no_grad()
 def drive_clip(agent_dir, # a run folder or assets/
                seed:int=0, # the track
-               max_steps:int=1000, every:int=10, # episode length cap; keep every `every`-th frame
+               max_steps:int=1000, # steps at most
+               every:int=10, # episode length cap; keep every `every`-th frame
                name:str='controller', # the controller's sub-folder in a run folder
               ) -> tuple[dict, int]:
     "Frames of one real track ('real') beside V's reconstructions ('V'), and the steps driven."
@@ -83,10 +94,12 @@ def drive_clip(agent_dir, # a run folder or assets/
     return dict(real=frames, V=list(recon)), steps
 
 # %% ../nbs/14_carracing.ipynb #b1c2d3e5
-REFERENCE_CURVE = {25: 823, 50: 868, 200: 880, 1800: 900}  # authors' carracing/log: generation -> mean on 1,024 episodes
+# authors' carracing/log: generation -> mean on 1,024 episodes
+REFERENCE_CURVE = {25: 823, 50: 868, 200: 880, 1800: 900}
 
 def episodes_spent(curve:list, # rows of a run's generations.csv (generation, eval_mean, ...)
-                   popsize:int, rollouts:int, # candidates per generation, episodes per candidate
+                   popsize:int, # candidates per generation
+                   rollouts:int, # candidates per generation, episodes per candidate
                    eval_rollouts:int, # episodes that judged the mean at each evaluation
                   ) -> list:
     "(generation, real-game episodes spent so far, judged mean) at each evaluation of a run."

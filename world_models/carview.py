@@ -18,7 +18,7 @@ import numpy as np
 from fastcore.basics import patch
 from gymnasium.envs.box2d.car_racing import PLAYFIELD, SCALE, WINDOW_H, WINDOW_W, ZOOM
 from gymnasium.envs.box2d.car_dynamics import SIZE, WHEEL_R, WHEEL_W, WHEEL_WHITE
-from .data import FastCarRacing, preprocess_car
+from .envs import FastCarRacing, preprocess_car
 
 # %% ../nbs/01a_carview.ipynb #0411a4d0
 VIEW_ROWS = WINDOW_H * 84 / 96  # window rows the agent keeps (rows 0:84 of the 96-row frame): 700 of 800
@@ -36,7 +36,8 @@ def fill_polygon(img:np.ndarray, # (H, W, 3) uint8 canvas, drawn in place
 
 # %% ../nbs/01a_carview.ipynb #ab1768cc
 def camera(env, # a CarRacing env, after reset
-           W:int, H:int, # canvas size: the agent's 96×84 grid times `SS`
+           W:int, # canvas width in pixels
+           H:int, # canvas height in pixels
           ) -> tuple[np.ndarray, np.ndarray]:
     "World -> canvas map (M (2, 2), o (2,)) of CarRacing's camera, for the window rows the agent keeps."
     angle, zoom = -env.car.hull.angle, 0.1 * SCALE * max(1 - env.t, 0) + ZOOM * SCALE * min(env.t, 1)  # CarRacing's
@@ -46,14 +47,16 @@ def camera(env, # a CarRacing env, after reset
     return np.array([[c, s], [-s, c]]) * zoom * k, np.array([tx, ty - WINDOW_H]) * k
 
 # %% ../nbs/01a_carview.ipynb #2f0325e1
-def car_polygons(car) -> list:
+def car_polygons(car, # the env's car (`env.unwrapped.car`)
+                ) -> list:
     "The car's polygons in world coordinates and their colours, [(P (V, 2), rgb)], in CarRacing's drawing order."
     if (parts := getattr(car, '_wm_parts', None)) is None:  # Box2D's vertex lists are slow to read: once per car
         parts = car._wm_parts = [(o, [np.array(f.shape.vertices) for f in o.fixtures], [int(v * 255) for v in o.color])
                                  for o in car.drawlist]
     out, w, r = [], WHEEL_W * SIZE, WHEEL_R * SIZE
     for obj, verts, rgb in parts:
-        c, s = math.cos(obj.angle), math.sin(obj.angle); R, pos = np.array([[c, s], [-s, c]]), np.array(tuple(obj.position))
+        c, s = math.cos(obj.angle), math.sin(obj.angle)
+        R, pos = np.array([[c, s], [-s, c]]), np.array(tuple(obj.position))
         out += [(v @ R + pos, rgb) for v in verts]
         if 'phase' not in obj.__dict__: continue  # the hull: no stripe
         s1, s2, c1, c2 = math.sin(obj.phase), math.sin(obj.phase + 1.2), math.cos(obj.phase), math.cos(obj.phase + 1.2)
@@ -65,7 +68,8 @@ def car_polygons(car) -> list:
 # %% ../nbs/01a_carview.ipynb #effe8a84
 class AgentViewCarRacing(FastCarRacing):
     "CarRacing-v3 whose observation is V's 64×64 input, drawn directly; physics, rewards and ends unchanged."
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs, # passed on to `CarRacing`
+                ):
         super().__init__(**kwargs)
         self.observation_space = gym.spaces.Box(0, 255, (64, 64, 3), np.uint8)
 
@@ -79,7 +83,9 @@ def _ground(self:AgentViewCarRacing, k:float, # texture pixels per world unit
            ) -> np.ndarray:
     "The ground drawn once per track in world-aligned pixels (playfield, grass, then road in CarRacing's order)."
     if getattr(self, '_ground_src', None) is not self.road_poly:
-        n = int(np.ceil(2 * PLAYFIELD * k)); tex = np.empty((n, n, 3), np.uint8); tex[:] = [int(v) for v in self.bg_color]
+        n = int(np.ceil(2 * PLAYFIELD * k))
+        tex = np.empty((n, n, 3), np.uint8)
+        tex[:] = [int(v) for v in self.bg_color]
         world = self._polygons(); self._ground_P = (world + PLAYFIELD) * k  # (N, 4, 2) texture pixels
         fill_polygon(tex, self._ground_P[:self._n_grass], self.grass_color)  # the checkerboard's squares never overlap
         self._ground_rgb = np.array([[int(v) for v in c] for _, c in self.road_poly])
@@ -105,7 +111,8 @@ def _repaint(self:AgentViewCarRacing, radius:float=20., # world units: tiles thi
 def agent_view(self:AgentViewCarRacing) -> np.ndarray:
     "V's 64×64 input for the current state: the ground warped into the camera, the car on top, area-shrunk."
     W, H = 96 * SS, 84 * SS
-    M, o = camera(self, W, H); k = W / WINDOW_W * ZOOM * SCALE / 2  # texture px per world unit: half the canvas's at full zoom
+    # texture px per world unit: half the canvas's at full zoom
+    M, o = camera(self, W, H); k = W / WINDOW_W * ZOOM * SCALE / 2
     tex = self._ground(k); self._repaint()
     A = M.T / k; b = M.T @ (0.5 / k - PLAYFIELD * np.ones(2)) + o - 0.5  # texture pixel centre -> canvas pixel centre
     img = cv2.warpAffine(tex, np.hstack([A, b[:, None]]), (W, H), flags=cv2.INTER_LINEAR, borderValue=0)

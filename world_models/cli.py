@@ -6,189 +6,92 @@ Docs: https://world-models-course.github.io/world-models/cli.html.md"""
 
 # %% ../nbs/90_cli.ipynb #9de91882
 from __future__ import annotations
-import argparse, json, math, os, shlex, sys
+import argparse, json, os, shlex, sys
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['at_least', 'positive', 'common_flags', 'n_workers', 'death_flag', 'backend_flags', 'name_flag', 'training_flags',
-           'run_dir', 'pooled_stats', 'record_target', 'record_result', 'record_flag', 'cmd_collect', 'add_collect',
-           'cmd_train_vae', 'add_train_vae', 'cmd_train_mdnrnn', 'add_train_mdnrnn', 'cmd_train_controller',
-           'add_train_controller', 'cmd_evaluate', 'add_evaluate', 'cmd_run', 'add_run', 'cmd_temperatures',
-           'add_temperatures', 'cmd_ablations', 'add_ablations', 'cmd_dream_page', 'add_dream_page', 'build_parser',
-           'main']
+__all__ = ['cmd_collect', 'add_collect', 'cmd_train_vae', 'add_train_vae', 'cmd_train_mdnrnn', 'add_train_mdnrnn',
+           'cmd_train_controller', 'add_train_controller', 'cmd_evaluate', 'add_evaluate', 'cmd_run', 'add_run',
+           'cmd_temperatures', 'add_temperatures', 'cmd_ablations', 'add_ablations', 'cmd_dream_page', 'add_dream_page',
+           'cmd_presets', 'add_presets', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #49243334
-from .data import ENV_IDS, PRESETS, POLICIES, RENDERERS, RolloutError, atomic_write, clean_stale_tmp, run_lock
-from .agent import BACKENDS, JUDGES
-from .controller import CONTROLLERS
-from .dream import DEATH_RULES
-from .vae import assets_dir
-from .pipeline import run_experiment, stage_collect, stage_controller, stage_evaluate, stage_mdnrnn, stage_vae
-from .doom import PAPER_TEMPERATURES, sweep_temperatures
 from . import __version__
-from .carracing import PAPER_ABLATIONS, run_ablations
-
-# %% ../nbs/90_cli.ipynb #345ac0dc
-def at_least(lo:int, # the smallest value accepted
-            ):
-    "An argparse type: a whole number >= `lo`."
-    def whole(s:str) -> int:
-        try: v = int(s)
-        except ValueError: v = None
-        if v is None or v < lo: raise argparse.ArgumentTypeError(f"expected a whole number >= {lo}, got {s!r}")
-        return v
-    return whole
-
-def positive(s:str) -> float:
-    "An argparse type: a finite number > 0, i.e. in (0, inf)."
-    try: v = float(s)
-    except ValueError: v = math.nan
-    if not (math.isfinite(v) and v > 0): raise argparse.ArgumentTypeError(f"expected a finite number in (0, inf), got {s!r}")
-    return v
-
-# %% ../nbs/90_cli.ipynb #2eb29080
-def common_flags(env:bool=True, # include --env (`run` takes the game as its argument instead)
-                ) -> argparse.ArgumentParser:
-    "The flags shared by every stage: env, preset, out, seed, workers."
-    p = argparse.ArgumentParser(add_help=False)
-    if env: p.add_argument('--env', choices=sorted(ENV_IDS), default='doom', help='which game (default: doom)')
-    p.add_argument('--preset', choices=PRESETS, default='laptop', help='size of the run (default: laptop)')
-    p.add_argument('--out', type=Path, default=None, help='run folder (default: runs/ENV-PRESET)')
-    p.add_argument('--seed', type=at_least(0), default=0, help='seed of the run (default: 0)')
-    p.add_argument('--workers', type=at_least(1), default=None,
-                   help="worker processes (default: 2, or 1 on a 1-core machine)")
-    return p
-
-def n_workers(args) -> int:
-    "`--workers`, or its default: every CPU of the cluster with `--ray-address` (None), else 2 (1 on a 1-core machine)."
-    if args.workers is not None: return args.workers
-    return None if getattr(args, 'ray_address', None) else max(1, min(2, os.cpu_count() or 1))
-
-def death_flag(p:argparse.ArgumentParser):
-    "--death: when a Doom dream ends."
-    p.add_argument('--death', choices=DEATH_RULES, default='threshold', help="when a dream ends: M's death logit > 0 (the paper), or a draw from M's death probability (default: threshold)")
-
-def backend_flags(p:argparse.ArgumentParser):
-    "--backend and --ray-address: where rollouts run."
-    p.add_argument('--backend', choices=BACKENDS, default='local', help='where rollouts run: this process, a local process pool, or Ray (default: local)')
-    p.add_argument('--ray-address', default=None, help="with --backend ray: the cluster to join, e.g. HEAD_IP:6379 (default: start Ray on this machine); "
-                   "--workers then defaults to the cluster's CPUs")
-
-def name_flag(p:argparse.ArgumentParser):
-    "--name: the controller's sub-folder of the run."
-    p.add_argument('--name', default='controller', help="the controller's sub-folder of the run (default: controller)")
-
-def training_flags(p:argparse.ArgumentParser):
-    "The flags every trainer takes: --epochs, --max-steps, --quiet, --device, --in-memory."
-    p.add_argument('--epochs', type=at_least(1), default=None, help="epochs (default: the preset's)")
-    p.add_argument('--max-steps', type=at_least(1), default=None, help="stop after this many steps (default: the preset's)")
-    p.add_argument('--quiet', action='store_true', help='no progress bars')
-    p.add_argument('--device', default='cpu', help="where the model trains: cpu, cuda, cuda:1, ... (default: cpu)")
-    p.add_argument('--in-memory', action='store_true', help='read the data once and keep it in memory (a GPU then never waits for the disk)')
-
-def run_dir(args) -> Path:
-    "The run folder: `--out`, or `runs/ENV-PRESET`."
-    return args.out or Path('runs') / f"{args.env}-{args.preset}"
-
-# %% ../nbs/90_cli.ipynb #569ce86d
-def pooled_stats(evals:list, # evaluations: dicts with episodes, mean and std (the population std, as `episode_stats` gives)
-                ) -> dict:
-    "Episodes, mean, std and standard error of the mean of all the episodes of several evaluations together."
-    N = sum(e['episodes'] for e in evals); mean = sum(e['episodes'] * e['mean'] for e in evals) / N
-    var = sum(e['episodes'] * (e['std'] ** 2 + e['mean'] ** 2) for e in evals) / N - mean ** 2  # E[x^2] - E[x]^2
-    std = math.sqrt(max(var, 0.))
-    return dict(episodes=N, mean=round(mean, 1), std=round(std, 1), standard_error=round(std / math.sqrt(N), 1))
-
-# %% ../nbs/90_cli.ipynb #95f27569
-def record_target(spec:str, # 'FILE:KEY', e.g. 'assets/doom_results.json:shipped'
-                 ) -> str:
-    "Check a `--record` target before the command runs: FILE:KEY, FILE absent or a JSON object."
-    path, sep, key = spec.rpartition(':')
-    if not (sep and path and key): raise argparse.ArgumentTypeError(f"{spec!r}: expected FILE:KEY, e.g. assets/doom_results.json:shipped")
-    if Path(path).exists():
-        try: ok = isinstance(json.loads(Path(path).read_text()), dict)
-        except ValueError: ok = False
-        if not ok: raise argparse.ArgumentTypeError(f"{path}: not a JSON object to record into")
-    return spec
-
-def record_result(spec:str, # 'FILE:KEY' (see `record_target`); KEY may be dotted: 'a.b' is data['a']['b']
-                  command:str, # the command's name: 'evaluate', 'temperatures' or 'run'
-                  res:dict, # what the command printed
-                  line:str, # the command line that made it, stored beside the numbers
-                 ):
-    "Write a command's result into a JSON results file at KEY (atomically), with its command line; returns what KEY holds."
-    path, _, key = record_target(spec).rpartition(':'); path = Path(path)
-    data = json.loads(path.read_text()) if path.exists() else {}
-    *parents, last = key.split('.'); node = data
-    for k in parents:
-        node = node.setdefault(k, {})
-        if not isinstance(node, dict): raise ValueError(f"--record {spec}: {k!r} in {path} is not an object")
-    if command == 'evaluate':  # KEY collects one agent's evaluations
-        same = lambda e: [e.get(k, d) for k, d in (('seed', None), ('episodes', None), ('world', 'real'), ('tau', None))]
-        old = node.get(last) or {}; evals = [e for e in old.get('evaluations', []) if same(e) != same(res)] + [{**res, 'command': line}]
-        node[last] = {**old, 'evaluations': evals, 'pooled': pooled_stats(evals)}
-    elif command == 'temperatures': node[last] = [{**r, 'command': line} for r in res['rows']]
-    else: node[last] = {**res, 'command': line}
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=1, ensure_ascii=False) + '\n'))  # the assets' layout
-    return node[last]
-
-def record_flag(p:argparse.ArgumentParser):
-    "--record FILE:KEY: write the result into a JSON results file."
-    p.add_argument('--record', type=record_target, default=None, metavar='FILE:KEY',
-                   help='also write the result, with this command line, into the JSON file FILE at KEY (e.g. assets/doom_results.json:shipped)')
+from .presets import (ABLATIONS, CONTROLLERS, ENV_IDS, JUDGES, PAPER_TAUS,
+                                  POLICY_ENVS, PRESETS, RENDERERS, describe_presets, resolved_presets)
+from .presets import CollectConfig, ESConfig
+from .plumbing import assets_dir, clean_stale_tmp, run_lock
+from .flags import (at_least, backend_flags, common_flags, config_flag, death_flag, flag_names, n_workers,
+                                name_flag, positive, record_flag, record_result, run_dir, stage_flag, training_flags)
 
 # %% ../nbs/90_cli.ipynb #071d4c1d
-def cmd_collect(args) -> dict:
+def cmd_collect(args, # the parsed command line
+               ) -> dict:
     "Collect random rollouts into `run_dir(args)/rollouts`."
-    res = stage_collect(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, args.backend, args.ray_address,
-                        n_rollouts=args.rollouts, max_steps=args.max_steps, policy=args.policy)
+    from world_models.pipeline import stage_collect
+    res = stage_collect(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, args.backend,
+                        args.ray_address, n_rollouts=args.rollouts, max_steps=args.max_steps, policy=args.policy)
     return dict(command='collect', env=args.env, preset=args.preset, out=str(run_dir(args) / 'rollouts'), **res)
 
 # %% ../nbs/90_cli.ipynb #d00c28e3
-def add_collect(sub):
+def add_collect(sub, # the subparsers of `build_parser`
+               ):
     "Register the `collect` subcommand."
     p = sub.add_parser('collect', parents=[common_flags()], help='collect random-policy rollouts',
-                       description='Play the real game with a random policy and store each episode as a shard in OUT/rollouts.')
-    p.add_argument('--rollouts', type=at_least(1), default=None, help="number of episodes (default: the preset's)")
-    p.add_argument('--max-steps', type=at_least(1), default=None, help="steps per episode at most (default: the preset's)")
-    p.add_argument('--policy', choices=sorted(POLICIES), default=None, help="random policy (default: the preset's)")
+                       description='Play the real game with a random policy and store each episode as a shard in '
+                                   'OUT/rollouts.')
+    config_flag(p, CollectConfig, 'n_rollouts', flag='--rollouts', type=at_least(1))
+    config_flag(p, CollectConfig, 'max_steps', type=at_least(1))
+    config_flag(p, CollectConfig, 'policy', choices=sorted(POLICY_ENVS))
     backend_flags(p)
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     p.set_defaults(func=cmd_collect)
 
 # %% ../nbs/90_cli.ipynb #c8046690
-def cmd_train_vae(args) -> dict:
+def cmd_train_vae(args, # the parsed command line
+                 ) -> dict:
     "Train V on `run_dir(args)/rollouts` and encode the rollouts into `run_dir(args)/encoded`."
-    res = stage_vae(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, args.device, args.in_memory,
-                    epochs=args.epochs, max_steps=args.max_steps)
+    from world_models.pipeline import stage_vae
+    res = stage_vae(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, args.device,
+                    args.in_memory, epochs=args.epochs, max_steps=args.max_steps)
     return dict(command='train-vae', env=args.env, preset=args.preset, out=str(run_dir(args) / 'vae'), **res)
 
 # %% ../nbs/90_cli.ipynb #3e0c3852
-def add_train_vae(sub):
+def add_train_vae(sub, # the subparsers of `build_parser`
+                 ):
     "Register the `train-vae` subcommand."
     p = sub.add_parser('train-vae', parents=[common_flags()], help='train V and encode the rollouts',
-                       description='Train the convolutional VAE on OUT/rollouts (resuming from OUT/vae/vae.pt), then encode every rollout into OUT/encoded. --workers sets torch CPU threads.')
+                       description='Train the convolutional VAE on OUT/rollouts (resuming from OUT/vae/vae.pt), then '
+                                   'encode every rollout into OUT/encoded. --workers sets torch CPU threads.')
     training_flags(p); p.set_defaults(func=cmd_train_vae)
 
 # %% ../nbs/90_cli.ipynb #e3421d26
-def cmd_train_mdnrnn(args) -> dict:
+def cmd_train_mdnrnn(args, # the parsed command line
+                    ) -> dict:
     "Train M on `run_dir(args)/encoded`; writes `run_dir(args)/mdnrnn`."
-    res = stage_mdnrnn(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, args.device, args.in_memory,
-                       epochs=args.epochs, max_steps=args.max_steps)
+    from world_models.pipeline import stage_mdnrnn
+    res = stage_mdnrnn(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, args.device,
+                       args.in_memory, epochs=args.epochs, max_steps=args.max_steps)
     return dict(command='train-mdnrnn', env=args.env, preset=args.preset, out=str(run_dir(args) / 'mdnrnn'), **res)
 
 # %% ../nbs/90_cli.ipynb #ad7809cc
-def add_train_mdnrnn(sub):
+def add_train_mdnrnn(sub, # the subparsers of `build_parser`
+                    ):
     "Register the `train-mdnrnn` subcommand."
     p = sub.add_parser('train-mdnrnn', parents=[common_flags()], help='train M on the encoded rollouts',
-                       description='Train the MDN-RNN on OUT/encoded (resuming from OUT/mdnrnn/mdnrnn.pt) and save the initial-z statistics. --workers sets torch CPU threads.')
+                       description='Train the MDN-RNN on OUT/encoded (resuming from OUT/mdnrnn/mdnrnn.pt) and save '
+                                   'the initial-z statistics. --workers sets torch CPU threads.')
     training_flags(p); p.set_defaults(func=cmd_train_mdnrnn)
 
 # %% ../nbs/90_cli.ipynb #94f32442
-def cmd_train_controller(args) -> dict:
+def cmd_train_controller(args, # the parsed command line
+                        ) -> dict:
     "Evolve C in the real game or the dream; writes `run_dir(args)/controller`."
-    res = stage_controller(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet, in_dream=args.in_dream,
-                           tau=args.tau, death=args.death, shipped=args.shipped, backend=args.backend, address=args.ray_address,
+    from world_models.pipeline import stage_controller
+    res = stage_controller(run_dir(args), args.env, args.preset, args.seed, n_workers(args), not args.quiet,
+                           in_dream=args.in_dream,
+                           tau=args.tau, death=args.death, shipped=args.shipped, backend=args.backend,
+                           address=args.ray_address,
                            name=args.name, controller=args.controller, init=args.init, generations=args.generations,
                            optimizer=args.optimizer, popsize=args.popsize, rollouts=args.rollouts, sigma0=args.sigma0,
                            worlds=args.worlds, judge=args.judge, patience=args.patience, eval_every=args.eval_every,
@@ -196,147 +99,205 @@ def cmd_train_controller(args) -> dict:
     return dict(command='train-controller', env=args.env, preset=args.preset, out=str(run_dir(args) / args.name), **res)
 
 # %% ../nbs/90_cli.ipynb #9db865d8
-def add_train_controller(sub):
+def add_train_controller(sub, # the subparsers of `build_parser`
+                        ):
     "Register the `train-controller` subcommand."
     p = sub.add_parser('train-controller', parents=[common_flags()], help='evolve C with CMA-ES (real game or dream)',
                        description='Evolve the linear controller with CMA-ES, resuming from OUT/controller/es.npz.')
-    p.add_argument('--in-dream', action='store_true', help="score controllers inside M's dream (Doom)")
-    p.add_argument('--tau', type=positive, default=1.15, help='dream temperature (default: 1.15, the paper\'s best transfer)')
-    p.add_argument('--shipped', action='store_true', help='use the V, M and z0 shipped in assets/ instead of the run folder\'s')
+    stage_flag(p, 'stage_controller', 'in_dream', action='store_true')
+    stage_flag(p, 'stage_controller', 'tau', type=positive, default=1.15)
+    stage_flag(p, 'stage_controller', 'shipped', action='store_true')
     death_flag(p)
-    p.add_argument('--worlds', nargs='+', default=[], metavar='M_FILE', help="with --in-dream: other Ms (same V) that dream too, the agent keeping its own M (default: none)")
-    p.add_argument('--judge', choices=JUDGES, default='worst', help="with --worlds: score a candidate by its worst world, or by all its dreams (default: worst)")
-    p.add_argument('--optimizer', choices=('course', 'pycma'), default=None, help="CMA-ES implementation (default: course)")
-    p.add_argument('--generations', type=at_least(1), default=None, help="generations in total (default: the preset's)")
-    p.add_argument('--popsize', type=at_least(2), default=None, help="population (default: the preset's; paper 64)")
-    p.add_argument('--rollouts', type=at_least(1), default=None, help="rollouts per candidate (default: the preset's; paper 16)")
-    p.add_argument('--controller', choices=sorted(CONTROLLERS), default=None, help="C's shape (default: the game's; carracing-v and carracing-vh are the paper's ablations)")
-    p.add_argument('--init', type=Path, default=None, help="start CMA-ES's mean at this controller's weights (.safetensors of the same shape; default: zeros)")
-    p.add_argument('--sigma0', type=positive, default=None, help="initial step size (default: the preset's; paper 0.1)")
-    p.add_argument('--patience', type=at_least(0), default=None,
-                   help="real-game training: end an episode after this many steps without reward (default: the preset's)")
-    p.add_argument('--eval-every', type=at_least(1), default=None, help="judge the mean every this many generations (default: the preset's; paper 25)")
-    p.add_argument('--eval-rollouts', type=at_least(1), default=None, help="episodes that judge the mean (default: the preset's; paper 1024)")
+    stage_flag(p, 'stage_controller', 'worlds', nargs='+', default=[], metavar='M_FILE')
+    stage_flag(p, 'stage_controller', 'judge', choices=JUDGES, default='worst')
+    config_flag(p, ESConfig, 'optimizer', choices=('course', 'pycma'))
+    for field, kind in (('generations', at_least(1)), ('popsize', at_least(2)), ('rollouts', at_least(1))):
+        config_flag(p, ESConfig, field, type=kind)
+    stage_flag(p, 'stage_controller', 'controller', choices=sorted(CONTROLLERS), default=None)
+    stage_flag(p, 'stage_controller', 'init', type=Path, default=None)
+    for field, kind in (('sigma0', positive), ('patience', at_least(0)), ('eval_every', at_least(1)),
+                        ('eval_rollouts', at_least(1))):
+        config_flag(p, ESConfig, field, type=kind)
     name_flag(p)
     backend_flags(p)
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     p.set_defaults(func=cmd_train_controller)
 
 # %% ../nbs/90_cli.ipynb #e2178aa1
-def cmd_evaluate(args) -> dict:
+def cmd_evaluate(args, # the parsed command line
+                ) -> dict:
     "Score an agent over full episodes; the JSON line has env, episodes, mean, std and seed."
-    return stage_evaluate(args.agent or assets_dir(), args.env, args.episodes, args.seed, n_workers(args), args.dream, args.tau, args.death, args.name,
-                          progress=not args.quiet, renderer=args.renderer)
+    from world_models.pipeline import stage_evaluate
+    return stage_evaluate(args.agent or assets_dir(), args.env, args.episodes, args.seed, n_workers(args), args.dream,
+                          args.tau, args.death, args.name, progress=not args.quiet, renderer=args.renderer)
 
 # %% ../nbs/90_cli.ipynb #f5a76b19
-def add_evaluate(sub):
+def add_evaluate(sub, # the subparsers of `build_parser`
+                ):
     "Register the `evaluate` subcommand."
     p = sub.add_parser('evaluate', help='score a trained agent over full episodes',
-                       description='Play an agent (default: the one shipped in assets/) in the real game, or in the dream with --dream.')
+                       description='Play an agent (default: the one shipped in assets/) in the real game, or in the '
+                                   'dream with --dream.')
     p.add_argument('env', choices=sorted(ENV_IDS), help='which game')
     p.add_argument('--agent', type=Path, default=None, help='run folder or assets/ (default: the shipped agent)')
-    p.add_argument('--episodes', type=at_least(1), default=100, help='episodes (default: 100)')
+    stage_flag(p, 'stage_evaluate', 'episodes', type=at_least(1), default=100)
     p.add_argument('--seed', type=at_least(0), default=0, help='seeds the episodes (default: 0)')
-    p.add_argument('--dream', action='store_true', help="play in M's dream instead of the real game (Doom)")
+    stage_flag(p, 'stage_evaluate', 'dream', action='store_true')
     p.add_argument('--renderer', choices=RENDERERS, default='gym',
-                   help="CarRacing: 'gym' (unmodified, every reported score) or the training renderers, to compare (default: gym)")
+                   help="CarRacing: 'gym' (unmodified, every reported score) or the training renderers, to compare "
+                        "(default: gym)")
     name_flag(p)
-    p.add_argument('--tau', type=positive, default=1.15, help='dream temperature (default: 1.15)')
+    stage_flag(p, 'stage_evaluate', 'tau', type=positive, default=1.15)
     death_flag(p)
-    p.add_argument('--workers', type=at_least(1), default=max(1, min(2, os.cpu_count() or 1)), help='worker processes (default: 2)')
+    p.add_argument('--workers', type=at_least(1), default=max(1, min(2, os.cpu_count() or 1)),
+                   help='worker processes (default: 2)')
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     record_flag(p); p.set_defaults(func=cmd_evaluate)
 
 # %% ../nbs/90_cli.ipynb #e23d4b0b
-def cmd_run(args) -> dict:
+def cmd_run(args, # the parsed command line
+           ) -> dict:
     "Run every stage of an experiment into `run_dir(args)`; returns the report."
-    rep = run_experiment(args.env, args.preset, run_dir(args), args.seed, n_workers(args), not args.quiet, args.tau, args.death, args.backend, args.ray_address)
+    from world_models.pipeline import run_experiment
+    rep = run_experiment(args.env, args.preset, run_dir(args), args.seed, n_workers(args), not args.quiet, args.tau,
+                         args.death, args.backend, args.ray_address)
     return dict(command='run', out=str(run_dir(args)), **rep)
 
-def add_run(sub):
+def add_run(sub, # the subparsers of `build_parser`
+           ):
     "Register the `run` subcommand."
-    p = sub.add_parser('run', parents=[common_flags(env=False)], help='every stage in order (collect, V, M, C, evaluate)',
-                       description='Run the whole experiment into OUT, resuming finished stages; writes OUT/report.json and OUT/report.md.')
+    p = sub.add_parser('run', parents=[common_flags(env=False)],
+                       help='every stage in order (collect, V, M, C, evaluate)',
+                       description='Run the whole experiment into OUT, resuming finished stages; writes '
+                                   'OUT/report.json and OUT/report.md.')
     p.add_argument('env', choices=sorted(ENV_IDS), help='which experiment')
-    p.add_argument('--tau', type=positive, default=1.15, help="Doom's dream temperature (default: 1.15)")
+    stage_flag(p, 'run_experiment', 'tau', type=positive, default=1.15)
     death_flag(p); backend_flags(p); record_flag(p)
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.set_defaults(func=cmd_run)
 
 # %% ../nbs/90_cli.ipynb #3d2b833e
-def cmd_temperatures(args) -> dict:
+def cmd_temperatures(args, # the parsed command line
+                    ) -> dict:
     "Run the temperature sweep on `run_dir(args)`; returns its rows."
+    from world_models.doom import sweep_temperatures
     if args.env != 'doom': raise ValueError("temperatures: the dream experiment is Doom's (--env doom)")
     rows = sweep_temperatures(run_dir(args), tuple(args.taus), args.preset, args.seed, n_workers(args), not args.quiet,
                               args.episodes, **({'generations': args.generations} if args.generations else {}))
     return dict(command='temperatures', out=str(run_dir(args) / 'temperatures.json'), rows=rows)
 
-def add_temperatures(sub):
+def add_temperatures(sub, # the subparsers of `build_parser`
+                    ):
     "Register the `temperatures` subcommand."
     p = sub.add_parser('temperatures', parents=[common_flags()], help="the paper's temperature table (Doom)",
-                       description='For each tau, evolve C in the dream at that tau (OUT/controller-tauT.TT) and score it in the dream and the real game.')
-    p.add_argument('--taus', type=positive, nargs='+', default=list(PAPER_TEMPERATURES), help='temperatures (default: the paper\'s five)')
-    p.add_argument('--generations', type=at_least(1), default=None, help="CMA-ES generations per tau (default: the preset's)")
-    p.add_argument('--episodes', type=at_least(1), default=100, help='evaluation episodes per tau and world (default: 100)')
+                       description='For each tau, evolve C in the dream at that tau (OUT/controller-tauT.TT) and '
+                                   'score it in the dream and the real game.')
+    p.add_argument('--taus', type=positive, nargs='+', default=list(PAPER_TAUS),
+                   help='temperatures (default: the paper\'s five)')
+    p.add_argument('--generations', type=at_least(1), default=None,
+                   help="CMA-ES generations per tau (default: the preset's)")
+    p.add_argument('--episodes', type=at_least(1), default=100,
+                   help='evaluation episodes per tau and world (default: 100)')
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     record_flag(p); p.set_defaults(func=cmd_temperatures)
 
 # %% ../nbs/90_cli.ipynb #69635c07
-def cmd_ablations(args) -> dict:
+def cmd_ablations(args, # the parsed command line
+                 ) -> dict:
     "Run the CarRacing ablation on `run_dir(args)`; returns its rows."
+    from world_models.carracing import run_ablations
     if args.env != 'carracing': raise ValueError("ablations: the paper's ablation is CarRacing's (--env carracing)")
-    rows = run_ablations(run_dir(args), args.preset, args.seed, n_workers(args), not args.quiet, args.episodes, args.shipped, args.controllers,
+    rows = run_ablations(run_dir(args), args.preset, args.seed, n_workers(args), not args.quiet, args.episodes,
+                         args.shipped, args.controllers,
                          **({'generations': args.generations} if args.generations else {}))
     return dict(command='ablations', out=str(run_dir(args) / 'ablations.json'), rows=rows)
 
-def add_ablations(sub):
+def add_ablations(sub, # the subparsers of `build_parser`
+                 ):
     "Register the `ablations` subcommand."
     p = sub.add_parser('ablations', parents=[common_flags()], help="the paper's ablation table (CarRacing)",
-                       description='Evolve the V-only, V + hidden layer and full controllers on the same V and M and score each over full tracks.')
-    p.add_argument('--generations', type=at_least(1), default=None, help="CMA-ES generations per controller (default: the preset's)")
+                       description='Evolve the V-only, V + hidden layer and full controllers on the same V and M and '
+                                   'score each over full tracks.')
+    p.add_argument('--generations', type=at_least(1), default=None,
+                   help="CMA-ES generations per controller (default: the preset's)")
     p.add_argument('--episodes', type=at_least(1), default=100, help='evaluation tracks per controller (default: 100)')
-    p.add_argument('--shipped', action='store_true', help='use the V, M and z0 shipped in assets/ instead of the run folder\'s')
-    p.add_argument('--controllers', nargs='+', choices=list(PAPER_ABLATIONS), default=None, help='only these shapes (default: all three)')
+    p.add_argument('--shipped', action='store_true',
+                   help='use the V, M and z0 shipped in assets/ instead of the run folder\'s')
+    p.add_argument('--controllers', nargs='+', choices=list(ABLATIONS), default=None,
+                   help='only these shapes (default: all three)')
     p.set_defaults(env='carracing')  # the paper's ablation is CarRacing's: --env defaults to it here
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.set_defaults(func=cmd_ablations)
 
 # %% ../nbs/90_cli.ipynb #c3f9a8e1
-def cmd_dream_page(args) -> dict:
+def cmd_dream_page(args, # the parsed command line
+                  ) -> dict:
     "Write the dream page of `args.env` from the weights in `args.assets` into `args.out`."
-    from world_models.webdream import write_dream_page  # only this command needs it
+    from world_models.dreampage import write_dream_page  # only this command needs it
     out = write_dream_page(args.env, args.out or Path('nbs') / 'play' / args.env, args.assets)
     return dict(command='dream-page', env=args.env, out=str(out), bytes=sum(f.stat().st_size for f in out.iterdir()))
 
-def add_dream_page(sub):
+def add_dream_page(sub, # the subparsers of `build_parser`
+                  ):
     "Register the `dream-page` subcommand."
     p = sub.add_parser('dream-page', help="write the page that plays M's dream in a browser",
-                       description="Export M, V's decoder and C from the shipped weights into a self-contained web page.")
+                       description="Export M, V's decoder and C from the shipped weights into a self-contained web "
+                                   "page.")
     p.add_argument('--env', choices=sorted(ENV_IDS), default='doom', help='which game (default: doom)')
     p.add_argument('--out', type=Path, default=None, help='page folder (default: nbs/play/ENV, the docs site\'s copy)')
     p.add_argument('--assets', type=Path, default=None, help='folder with the weights (default: the shipped assets/)')
     p.set_defaults(func=cmd_dream_page)
 
+# %% ../nbs/90_cli.ipynb #897f43bd
+def cmd_presets(args, # the parsed command line
+               ) -> dict:
+    "Every stage's resolved settings of the chosen games and presets: as `text`, and as `presets` keyed 'GAME/PRESET'."
+    envs, presets = [args.env] if args.env else sorted(ENV_IDS), [args.preset] if args.preset else list(PRESETS)
+    return dict(command='presets', presets={f"{e}/{p}": resolved_presets(e, p) for e in envs for p in presets},
+                text='\n\n'.join(describe_presets(e, p) for e in envs for p in presets))
+
+def add_presets(sub, # the subparsers of `build_parser`
+               ):
+    "Register the `presets` subcommand."
+    p = sub.add_parser('presets', help="print every stage's settings of a preset",
+                       description="Print the settings each stage resolves from the preset table (default: every game "
+                                   "and preset).")
+    p.add_argument('--env', choices=sorted(ENV_IDS), default=None, help='only this game (default: both)')
+    p.add_argument('--preset', choices=PRESETS, default=None, help='only this preset (default: all three)')
+    p.add_argument('--json', action='store_true', help='one JSON line instead of text')
+    p.set_defaults(func=cmd_presets)
+
 # %% ../nbs/90_cli.ipynb #bd1f0203
 def build_parser() -> argparse.ArgumentParser:
     "The `world-models` parser with every subcommand."
-    p = argparse.ArgumentParser(prog='world-models', description="Ha & Schmidhuber's World Models, rebuilt: each stage of the pipeline.")
+    p = argparse.ArgumentParser(prog='world-models',
+                                description="Ha & Schmidhuber's World Models, rebuilt: each stage of the pipeline.")
     p.add_argument('--version', action='version', version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
-    add_collect(sub); add_train_vae(sub); add_train_mdnrnn(sub); add_train_controller(sub); add_evaluate(sub); add_run(sub)
-    add_temperatures(sub); add_ablations(sub); add_dream_page(sub)
+    add_collect(sub)
+    add_train_vae(sub)
+    add_train_mdnrnn(sub)
+    add_train_controller(sub)
+    add_evaluate(sub)
+    add_run(sub)
+    add_temperatures(sub); add_ablations(sub); add_dream_page(sub); add_presets(sub)
     return p
 
-def main(argv=None) -> int:
+def main(argv=None, # the arguments (default: `sys.argv[1:]`)
+        ) -> int:
     "Run the `world-models` command line; prints the result as one JSON line."
     argv = sys.argv[1:] if argv is None else list(argv); args = build_parser().parse_args(argv)
     try:
-        if args.command == 'evaluate': res = args.func(args)  # reads a run folder, writes nothing there
+        if args.command in ('evaluate', 'presets'): res = args.func(args)  # they write nothing in a run folder
         else:
             with run_lock(run_dir(args)) as run: clean_stale_tmp(run); res = args.func(args)
-        if getattr(args, 'record', None): record_result(args.record, args.command, res, shlex.join(['world-models', *argv]))
-    except (ValueError, FileNotFoundError, ImportError, RolloutError) as e:
-        print(f"world-models {args.command}: error: {e}", file=sys.stderr); return 2
+        if getattr(args, 'record', None):
+            record_result(args.record, args.command, res, shlex.join(['world-models', *argv]))
+    except (ValueError, FileNotFoundError, ImportError) as e:  # a bad shard's `RolloutError` is a `ValueError`
+        print(f"world-models {args.command}: error: {flag_names(str(e))}", file=sys.stderr); return 2
     except OSError as e:  # a read-only folder, a full disk: the file and the reason, not a traceback
-        print(f"world-models {args.command}: error: {e.filename + ': ' if e.filename else ''}{e.strerror or e}", file=sys.stderr); return 2
-    print(json.dumps(res)); return 0
+        print(f"world-models {args.command}: error: {e.filename + ': ' if e.filename else ''}{e.strerror or e}",
+              file=sys.stderr)
+        return 2
+    if args.command == 'presets' and not args.json: print(res.pop('text')); return 0
+    res.pop('text', None); print(json.dumps(res)); return 0

@@ -19,7 +19,8 @@ INSTALL_HINT = 'pip install -e ".[cluster]"  (or: pip install "ray>=2.9")'
 def require_ray():
     "Import and return the `ray` module, or raise an ImportError that says how to install it."
     try: import ray
-    except ImportError as e: raise ImportError(f"--backend ray needs Ray, an optional extra of world-models: {INSTALL_HINT}") from e
+    except ImportError as e: raise ImportError("--backend ray needs Ray, an optional extra of world-models: "
+                                               f"{INSTALL_HINT}") from e
     return ray
 
 # %% ../nbs/13_cluster.ipynb #2344aca8
@@ -35,25 +36,33 @@ def batches(n:int, # number of tasks
 # %% ../nbs/13_cluster.ipynb #aa151a57
 class BatchRunner:
     "A worker process: runs batches of `fn(*task)` (the body of a Ray actor; plain Python, so it is testable here)."
-    def __init__(self, threads:int=1):
+    def __init__(self, threads:int=1, # torch threads of this actor
+                ):
         try:
             import torch; torch.set_num_threads(threads)
         except ImportError: pass
-    def run(self, fn, tasks:list) -> list: return [fn(*t) for t in tasks]
-    def pid(self) -> int: return os.getpid()
+    def run(self, fn, # a function of one task's arguments
+            tasks:list, # one tuple of arguments per call
+           ) -> list:
+        "`[fn(*t) for t in tasks]` in this actor."
+        return [fn(*t) for t in tasks]
+    def pid(self) -> int:
+        "This actor's process id (to tell workers apart)."
+        return os.getpid()
 
 # %% ../nbs/13_cluster.ipynb #d010c5bb
 class RayBackend:
     "Run tasks on Ray actors that keep their models loaded; results in task order; lost workers are replaced."
     def __init__(self, workers:int=None, # actors (default: the cluster's CPUs)
-                 address:str=None, # cluster address (`ray start --head` prints it); None: a local Ray with `workers` CPUs
+                 address:str=None, # the cluster (`ray start --head` prints it); None: a local Ray with `workers` CPUs
                  per_worker:int=4, # batches per worker per `map`
                  retries:int=3, # times a batch may lose its worker before the run stops
                  timeout:float=None, # seconds a batch may run before its worker counts as lost (None: no limit)
                 ):
         self.ray = ray = require_ray()
         self.own = not ray.is_initialized()
-        if self.own: ray.init(address=address, num_cpus=workers if address is None else None, include_dashboard=False, log_to_driver=False)
+        if self.own: ray.init(address=address, num_cpus=workers if address is None else None, include_dashboard=False,
+                              log_to_driver=False)
         self.workers = int(workers or ray.cluster_resources().get('CPU', 1))
         if self.workers < 1: raise ValueError(f"workers={workers}: expected at least 1")
         self.per_worker, self.retries, self.timeout, self.restarts = per_worker, retries, timeout, 0
@@ -82,7 +91,8 @@ def _finished(self:RayBackend) -> list:
     while True:
         done, _ = self.ray.wait(list(self.running), num_returns=1, timeout=1.0)
         now = time.monotonic()
-        late = [r for r, (_, _, t0) in self.running.items() if r not in done and self.timeout and now - t0 > self.timeout]
+        late = [r for r, (_, _,
+                          t0) in self.running.items() if r not in done and self.timeout and now - t0 > self.timeout]
         if done or late: return [(r, False) for r in done] + [(r, True) for r in late]
 
 @patch
@@ -94,7 +104,9 @@ def _result(self:RayBackend, ref, late:bool) -> tuple:
 
 # %% ../nbs/13_cluster.ipynb #4cfbaa80
 @patch
-def map(self:RayBackend, fn, tasks:list) -> list:
+def map(self:RayBackend, fn, # a picklable function of one task's arguments
+        tasks:list, # one tuple of arguments per call
+       ) -> list:
     "`[fn(*t) for t in tasks]` on the actors, in task order; a batch whose worker is lost re-runs on a fresh one."
     parts = batches(len(tasks), self.workers, self.per_worker)
     out, todo, idle, lost = [None] * len(tasks), deque(range(len(parts))), deque(range(self.workers)), [0] * len(parts)
@@ -110,6 +122,7 @@ def map(self:RayBackend, fn, tasks:list) -> list:
                     for i, r in zip(parts[b], res): out[i] = r
                     continue
                 lost[b] += 1; self._replace(w); todo.appendleft(b)
-                if lost[b] > self.retries: raise RuntimeError(f"RayBackend: batch {b} lost its worker {lost[b]} times; last: {err}") from err
+                if lost[b] > self.retries: raise RuntimeError(f"RayBackend: batch {b} lost its worker {lost[b]} "
+                                                              f"times; last: {err}") from err
     finally: self.running = {}
     return out

@@ -31,11 +31,12 @@ def cma_weights(lam:int, # population size λ
     ds = 1 + 2 * max(0, math.sqrt((mueff - 1) / (n + 1)) - 1) + cs  # eq. 55
     neg_scale = min(1 + c1 / cmu, 1 + 2 * mueff_n / (mueff + 2), (1 - c1 - cmu) / (n * cmu))  # eqs. 50-52
     w = np.concatenate([wp / wp.sum(), neg_scale * wn / -wn.sum() if active else np.zeros(lam - mu)])  # eq. 53
-    return w, mueff, dict(cc=cc, cs=cs, c1=c1, cmu=cmu, ds=ds, chi_n=math.sqrt(n) * (1 - 1 / (4 * n) + 1 / (21 * n * n)))
+    return w, mueff, dict(cc=cc, cs=cs, c1=c1, cmu=cmu, ds=ds,
+                          chi_n=math.sqrt(n) * (1 - 1 / (4 * n) + 1 / (21 * n * n)))
 
 # %% ../nbs/06_cmaes.ipynb #f9171232
 class CMAES:
-    "CMA-ES (Hansen 2016): weighted recombination, cumulative step-size adaptation, rank-one and rank-μ updates; minimises."
+    "CMA-ES (Hansen 2016): weighted recombination, cumulative step-size adaptation, rank-one and rank-μ updates."
     def __init__(self, x0, # initial mean (paper: zeros)
                  sigma:float=0.1, # initial step size σ0 (paper: 0.1)
                  popsize:int=None, # λ (paper: 64; default 4 + 3 ln n)
@@ -47,7 +48,8 @@ class CMAES:
         self.sigma, self.popsize = float(sigma), int(popsize or 4 + int(3 * math.log(n)))
         self.mu = self.popsize // 2
         self.weights, self.mueff, r = cma_weights(self.popsize, n, active)
-        self.cc, self.cs, self.c1, self.cmu, self.ds, self.chi_n = (r[k] for k in ('cc', 'cs', 'c1', 'cmu', 'ds', 'chi_n'))
+        self.cc, self.cs, self.c1, self.cmu, self.ds, self.chi_n = (r[k] for k in ('cc', 'cs', 'c1', 'cmu', 'ds',
+                                                                                   'chi_n'))
         self.pc, self.ps, self.C, self.B, self.D = np.zeros(n), np.zeros(n), np.eye(n), np.eye(n), np.ones(n)
         self.gen, self.eigen_gen, self.rng = 0, 0, np.random.default_rng(seed)
 
@@ -68,13 +70,15 @@ def tell(self:CMAES, X:np.ndarray, # the candidates `ask` returned, (λ, n)
     "Update mean, step size, paths and covariance from the ranking of `cost`."
     X, cost = np.asarray(X, np.float64), np.asarray(cost, np.float64)
     if X.shape != (self.popsize, self.n) or cost.shape != (self.popsize,):
-        raise ValueError(f"tell: expected X {(self.popsize, self.n)} and cost ({self.popsize},), got {X.shape} and {cost.shape}")
+        raise ValueError(f"tell: expected X {(self.popsize, self.n)} and cost ({self.popsize},), got {X.shape} and "
+                         f"{cost.shape}")
     if not np.isfinite(cost).all(): raise ValueError("tell: cost has NaN or inf values")
     n, w = self.n, self.weights
     y = (X[np.argsort(cost, kind='stable')] - self.mean) / self.sigma  # (λ, n), best first
     yw = w[:self.mu] @ y[:self.mu]
     self.mean = self.mean + self.sigma * yw  # $m \leftarrow m + \sigma\langle y\rangle_w$
-    self.ps = (1 - self.cs) * self.ps + math.sqrt(self.cs * (2 - self.cs) * self.mueff) * _inv_sqrt(self, yw)  # $p_\sigma$
+    # $p_\sigma$
+    self.ps = (1 - self.cs) * self.ps + math.sqrt(self.cs * (2 - self.cs) * self.mueff) * _inv_sqrt(self, yw)
     self.gen += 1
     hsig = np.linalg.norm(self.ps) / math.sqrt(1 - (1 - self.cs) ** (2 * self.gen)) < (1.4 + 2 / (n + 1)) * self.chi_n
     self.pc = (1 - self.cc) * self.pc + hsig * math.sqrt(self.cc * (2 - self.cc) * self.mueff) * yw  # $p_c$
@@ -87,7 +91,8 @@ def tell(self:CMAES, X:np.ndarray, # the candidates `ask` returned, (λ, n)
 
 # %% ../nbs/06_cmaes.ipynb #c8080755
 @patch
-def update_eigen(self:CMAES, force:bool=False):
+def update_eigen(self:CMAES, force:bool=False, # decompose now, even if the lazy schedule would wait
+                ):
     "Refresh B and D from C when it has drifted for long enough (or when `force`)."
     if not force and self.gen - self.eigen_gen <= self.popsize / (self.c1 + self.cmu) / self.n / 10: return
     self.eigen_gen = self.gen
@@ -101,37 +106,61 @@ _STATE = ('mean', 'sigma', 'pc', 'ps', 'C', 'B', 'D', 'gen', 'eigen_gen')
 @patch
 def state_dict(self:CMAES) -> dict:
     "Everything needed to continue: arrays, counters and the generator's state (JSON)."
-    return {**{k: np.asarray(getattr(self, k)) for k in _STATE}, 'rng': np.array(json.dumps(self.rng.bit_generator.state))}
+    return {**{k: np.asarray(getattr(self, k)) for k in _STATE},
+            'rng': np.array(json.dumps(self.rng.bit_generator.state))}
 
 @patch
-def load_state_dict(self:CMAES, state:dict):
+def load_state_dict(self:CMAES, state:dict, # arrays and numbers from `state_dict`
+                   ):
     "Continue from `state_dict()` output; refuses a state of another dimension."
-    if state['mean'].shape != self.mean.shape: raise ValueError(f"CMA-ES state has dimension {state['mean'].shape[0]}, this optimiser {self.n}")
+    if state['mean'].shape != self.mean.shape: raise ValueError("CMA-ES state has dimension "
+                                                                f"{state['mean'].shape[0]}, this optimiser {self.n}")
     for k in _STATE: setattr(self, k, state[k].copy() if state[k].ndim else state[k].item())
     self.rng.bit_generator.state = json.loads(str(state['rng']))
 
 # %% ../nbs/06_cmaes.ipynb #ec900a01
 class PycmaES:
     "pycma's CMA-ES behind the course's `CMAES` interface (minimises)."
-    def __init__(self, x0, sigma:float=0.1, popsize:int=None, seed:int=0, **options):
+    def __init__(self, x0, # the first mean
+                 sigma:float=0.1, # the initial step size
+                 popsize:int=None, # candidates per generation (default: pycma's)
+                 seed:int=0, # pycma's seed
+                 **options, # more pycma options
+                ):
         import cma
         opts = {'seed': seed + 1, 'verbose': -9, 'tolfun': 0, 'tolx': 0, 'tolfunhist': 0, 'tolflatfitness': 10**9,
-                'tolstagnation': 10**9, **({'popsize': popsize} if popsize else {}), **options}  # seed 0 means "random" in pycma
+                # seed 0 means "random" in pycma
+                'tolstagnation': 10**9, **({'popsize': popsize} if popsize else {}), **options}
         self.es = cma.CMAEvolutionStrategy(np.asarray(x0, np.float64), sigma, opts)
         self.popsize, self.n = self.es.popsize, self.es.N
     mean = property(lambda self: np.asarray(self.es.mean))
     sigma = property(lambda self: float(self.es.sigma))
     gen = property(lambda self: int(self.es.countiter))
-    def ask(self) -> np.ndarray: return np.asarray(self.es.ask())
-    def tell(self, X, cost): self.es.tell(list(np.asarray(X)), list(np.asarray(cost, np.float64)))
-    def state_dict(self) -> dict: return {'pycma_gen': np.array(self.gen)}  # pycma's own state would need pickle
-    def load_state_dict(self, state:dict):
+    def ask(self) -> np.ndarray:
+        "λ candidates from pycma, (λ, n)."
+        return np.asarray(self.es.ask())
+    def tell(self, X, # the candidates `ask` returned
+             cost, # their costs (lower is better)
+            ):
+
+        "Pass the candidates and their costs to pycma."
+        self.es.tell(list(np.asarray(X)), list(np.asarray(cost, np.float64)))
+    def state_dict(self) -> dict:
+        "Only the generation count: pycma's own state would need pickle."
+        return {'pycma_gen': np.array(self.gen)}  # pycma's own state would need pickle
+    def load_state_dict(self, state:dict, # what `state_dict` returned
+                       ):
         "Refuse: pycma's state cannot be stored without pickle, which a data file must never make us run."
-        raise ValueError("a pycma run cannot resume from disk (its state exists only as a pickle, which the course never loads); "
+        raise ValueError("a pycma run cannot resume from disk (its state exists only as a pickle, which the course "
+                         "never loads); "
                          "delete es.npz to start again, or use --optimizer course, which resumes exactly")
 
 def make_es(kind:str, # 'course' (this chapter's CMAES) or 'pycma'
-            x0, sigma:float, popsize:int, seed:int=0):
+            x0, # the first mean
+            sigma:float, # the initial step size
+            popsize:int, # candidates per generation
+            seed:int=0, # the optimiser's seed
+           ):
     "The CMA-ES implementation named by `kind`."
     if kind not in ('course', 'pycma'): raise ValueError(f"optimizer={kind!r}: expected 'course' or 'pycma'")
     if not (math.isfinite(sigma) and sigma > 0): raise ValueError(f"sigma0={sigma}: expected a finite number > 0")
@@ -139,18 +168,23 @@ def make_es(kind:str, # 'course' (this chapter's CMAES) or 'pycma'
     return (CMAES if kind == 'course' else PycmaES)(x0, sigma, popsize, seed)
 
 # %% ../nbs/06_cmaes.ipynb #f9f8abbe
-def ellipsoid(X:np.ndarray) -> np.ndarray:
+def ellipsoid(X:np.ndarray, # points, one per row (P, n)
+             ) -> np.ndarray:
     "Ellipsoid of condition 1e6, per row of X (P, n)."
     X = np.atleast_2d(X); n = X.shape[1]
     return (1e6 ** (np.arange(n) / (n - 1)) * X ** 2).sum(1)
 
-def rosenbrock(X:np.ndarray) -> np.ndarray:
+def rosenbrock(X:np.ndarray, # points, one per row (P, n)
+              ) -> np.ndarray:
     "Rosenbrock's function, per row of X (P, n)."
     X = np.atleast_2d(X)
     return (100 * (X[:, 1:] - X[:, :-1] ** 2) ** 2 + (1 - X[:, :-1]) ** 2).sum(1)
 
-def minimize(es, f, # optimiser and cost function of rows
-             target:float=1e-8, max_gens:int=10_000) -> list:
+def minimize(es, # the optimiser (`ask`, `tell`, `best`)
+             f, # optimiser and cost function of rows
+             target:float=1e-8, # stop once the best cost is below this
+             max_gens:int=10_000, # stop after this many generations
+            ) -> list:
     "Run `es` on `f` until the best cost of a generation is below `target`; the best cost per generation."
     best = []
     while len(best) < max_gens and (not best or best[-1] >= target):
@@ -163,4 +197,5 @@ def reward_to_cost(reward:np.ndarray, # mean reward of each candidate (P,)
                    weight_decay:float=0., # coefficient of the mean squared parameter (0: off)
                   ) -> np.ndarray:
     "CMA-ES cost of each candidate: negated reward plus a penalty on large weights, (P,)."
-    return -np.asarray(reward, np.float64) + weight_decay * (np.asarray(X) ** 2).mean(1)  # $-\bar r + \lambda\,\overline{x^2}$
+    # $-\bar r + \lambda\,\overline{x^2}$
+    return -np.asarray(reward, np.float64) + weight_decay * (np.asarray(X) ** 2).mean(1)

@@ -9,33 +9,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 # %% auto #0
-__all__ = ['CONTROLLERS', 'ACTION_MAPS', 'ControllerConfig', 'Controller', 'controller_input', 'car_actions', 'doom_actions',
-           'Population']
+__all__ = ['ACTION_MAPS', 'Controller', 'controller_input', 'car_actions', 'doom_actions', 'Population']
 
 # %% ../nbs/05_controller.ipynb #8f559322
 import numpy as np
 import torch
 import torch.nn as nn
 from fastcore.basics import patch
-
-# %% ../nbs/05_controller.ipynb #9b2570df
-@dataclass
-class ControllerConfig:
-    "The shape of C; defaults are the paper's CarRacing controller."
-    in_dim: int = 288      # [z, h] = 32 + 256 (paper §3.2); Doom: [z, c, h] = 64 + 512 + 512
-    action_dim: int = 3    # steer, gas, brake; Doom: 1 (left / stay / right)
-    bias: bool = True      # paper: a_t = W [z h] + b; Doom's reference controller has none
-    inputs: str = 'zh'     # which of z, c, h are fed, in order ('z', 'zh' or 'zch')
-    hidden: int = 0        # tanh units of a hidden layer (0: none, the paper's C; reference code's MODE_Z_HIDDEN: 40)
-
-CONTROLLERS = {'carracing': ControllerConfig(),
-               'carracing-v': ControllerConfig(in_dim=32, inputs='z'),  # the paper's "V model only" ablation
-               'carracing-vh': ControllerConfig(in_dim=32, inputs='z', hidden=40),  # "V model with a hidden layer"
-               'doom': ControllerConfig(in_dim=1088, action_dim=1, bias=False, inputs='zch')}
+from .presets import CONTROLLERS, ControllerConfig
 
 # %% ../nbs/05_controller.ipynb #683981c1
 class Controller(nn.Module):
-    "C: one linear layer from [z, (c,) h] to raw actions (before the action mapping); optionally a tanh hidden layer first."
+    "C: one linear layer from [z, (c,) h] to raw actions (before the action mapping), optionally after a tanh layer."
     def __init__(self, in_dim:int=288, # input size
                  action_dim:int=3, # output size
                  bias:bool=True, # with bias vectors
@@ -53,7 +38,9 @@ class Controller(nn.Module):
     def config(self) -> dict: return asdict(self.cfg)
     @property
     def n_params(self) -> int: return sum(p.numel() for p in self.parameters())
-    def forward(self, x:torch.Tensor) -> torch.Tensor: return self.fc(self.hid(x))  # (..., in) -> (..., a)
+    def forward(self, x:torch.Tensor, # C's inputs (..., in_dim)
+               ) -> torch.Tensor:
+        return self.fc(self.hid(x))  # (..., in) -> (..., a)
 
 # %% ../nbs/05_controller.ipynb #187284f7
 def controller_input(z:torch.Tensor, # V's latent (..., z)
@@ -66,12 +53,14 @@ def controller_input(z:torch.Tensor, # V's latent (..., z)
     return torch.cat([dict(z=z, c=c, h=h)[k] for k in inputs], -1)
 
 # %% ../nbs/05_controller.ipynb #28a32ab1
-def car_actions(y:torch.Tensor) -> torch.Tensor:
+def car_actions(y:torch.Tensor, # raw outputs (..., 3)
+               ) -> torch.Tensor:
     "CarRacing: raw outputs (..., 3) -> steer in [-1, 1], gas in [0, 1], brake in [0, 1]."
     t = torch.tanh(y)
     return torch.stack([t[..., 0], (t[..., 1] + 1) / 2, t[..., 2].clamp(0, 1)], -1)
 
-def doom_actions(y:torch.Tensor) -> torch.Tensor:
+def doom_actions(y:torch.Tensor, # raw outputs (..., 1)
+                ) -> torch.Tensor:
     "Doom: raw output (..., 1) -> signed move -1 (left), 0 (stay) or 1 (right)."
     t = torch.tanh(y)
     return (t > 1 / 3).float() - (t < -1 / 3).float()
@@ -89,7 +78,8 @@ def set_flat(self:Controller, x, # (n_params,) vector, e.g. a CMA-ES candidate
             ) -> Controller:
     "Load parameters from a flat vector; returns self."
     x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
-    if x.shape != (self.n_params,): raise ValueError(f"flat parameters: expected shape ({self.n_params},), got {tuple(x.shape)}")
+    if x.shape != (self.n_params,
+                   ): raise ValueError(f"flat parameters: expected shape ({self.n_params},), got {tuple(x.shape)}")
     torch.nn.utils.vector_to_parameters(x, self.parameters()); return self
 
 # %% ../nbs/05_controller.ipynb #f95372ef
@@ -101,14 +91,17 @@ class Population:
         X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
         dims = [cfg.in_dim] + ([cfg.hidden] if cfg.hidden else []) + [cfg.action_dim]
         n = sum(i * o + o * cfg.bias for i, o in zip(dims, dims[1:]))
-        if X.ndim != 2 or X.shape[1] != n: raise ValueError(f"population: expected shape (P, {n}), got {tuple(X.shape)}")
+        if X.ndim != 2 or X.shape[1] != n: raise ValueError(f"population: expected shape (P, {n}), got "
+                                                            f"{tuple(X.shape)}")
         self.cfg, self.P, self.layers, k = cfg, len(X), [], 0
         for i, o in zip(dims, dims[1:]):  # each layer's W (P, out, in), then its b (P, out)
             W = X[:, k:k + i * o].reshape(self.P, o, i); k += i * o
             b = X[:, k:k + o] if cfg.bias else None; k += o * cfg.bias
             self.layers.append((W, b))
-    def __call__(self, x:torch.Tensor) -> torch.Tensor:
+    def __call__(self, x:torch.Tensor, # each controller's inputs (P, ..., in_dim)
+                ) -> torch.Tensor:
         for j, (W, b) in enumerate(self.layers):
             if j: x = torch.tanh(x)  # the hidden layer's activation
-            x = torch.bmm(x, W.transpose(1, 2)) if b is None else torch.baddbmm(b[:, None], x, W.transpose(1, 2))  # (P, R, out)
+            # (P, R, out)
+            x = torch.bmm(x, W.transpose(1, 2)) if b is None else torch.baddbmm(b[:, None], x, W.transpose(1, 2))
         return x

@@ -6,303 +6,32 @@ Docs: https://world-models-course.github.io/world-models/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #5785eac5
 from __future__ import annotations
-import fcntl, json, os, random, signal, sys, tempfile, time, zipfile, zlib
-from contextlib import contextmanager
+import json, os, signal, sys, time, zipfile, zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 from pathlib import Path
 import multiprocessing as mp, multiprocessing.util
 
 # %% auto #0
-__all__ = ['ENV_IDS', 'RENDERERS', 'DOOM_ACTIONS', 'FAST_CAR_ID', 'AGENT_VIEW_ID', 'PREPROCESS', 'POLICIES', 'POLICY_ENVS',
-           'PRESETS', 'SCHEMA', 'set_seed', 'atomic_write', 'save_json', 'file_fingerprint', 'make_env', 'raw_frame',
-           'cache_dir', 'DoomInCache', 'doom_action_index', 'FastCarRacing', 'preprocess_car', 'preprocess_doom',
-           'DoomRandomHold', 'car_action', 'CarRandomWeights', 'CarWander', 'CollectConfig', 'preset_fields',
-           'collect_preset', 'episode_seed', 'cached_env', 'close_envs', 'play_episode', 'run_lock', 'clean_stale_tmp',
-           'die_with_parent', 'RolloutError', 'shard_path', 'save_rollout', 'load_rollout', 'shard_ok', 'shard_meta',
+__all__ = ['SCHEMA', 'play_episode', 'RolloutError', 'shard_path', 'save_rollout', 'load_rollout', 'shard_ok', 'shard_meta',
            'collect_episode', 'collect_rollouts', 'write_manifest', 'FrameDataset', 'SequenceDataset']
 
 # %% ../nbs/01_data.ipynb #baff2c20
-import cv2
 import gymnasium as gym
 import numpy as np
 import torch
-from gymnasium.envs.box2d.car_racing import CarRacing, GRASS_DIM, MAX_SHAPE_DIM, PLAYFIELD, WINDOW_H, WINDOW_W
-from pygame import gfxdraw
 from torch.utils.data import IterableDataset, get_worker_info
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-
-# %% ../nbs/01_data.ipynb #411af71c
-def set_seed(seed:int, # seed for Python's `random`, NumPy's global generator and torch
-            ) -> int:
-    "Seed every global random number generator the course uses; returns `seed`."
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    return seed
-
-# %% ../nbs/01_data.ipynb #a2de8e1a
-_UMASK = os.umask(0); os.umask(_UMASK)  # the process's umask, read once
-
-def atomic_write(path, # final file path
-                 write, # function that writes the whole file to the temporary path it is given
-                ) -> Path:
-    "Write `path` through a temporary file and a rename, so it is either complete or absent."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError) and e.errno: raise OSError(e.errno, f"{e.strerror} (nothing written)", str(path)) from e  # name the file
-        raise
-    return path
-
-# %% ../nbs/01_data.ipynb #08467d17
-def save_json(path, # destination `.json` file
-              obj, # JSON-serialisable object
-             ) -> Path:
-    "Atomically write `obj` as indented JSON."
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2, default=str)))
-
-# %% ../nbs/01_data.ipynb #8d31fcc4
-def file_fingerprint(path, # a file
-                    ) -> str:
-    "A short hash of a file's bytes: what a later stage records about the files it was made from."
-    import hashlib
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"{path}: no such file")
-    h = hashlib.sha1()
-    with path.open('rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
-    return h.hexdigest()[:16]
-
-# %% ../nbs/01_data.ipynb #ce3c43d3
-ENV_IDS = {'carracing': 'CarRacing-v3', 'doom': 'VizdoomTakeCover-v1'}
-
-RENDERERS = ('gym', 'exact', 'agent')  # CarRacing: unmodified, `FastCarRacing` (same pixels), `AgentViewCarRacing`
-
-def make_env(env:str, # 'carracing' or 'doom'
-             renderer:str='gym', # CarRacing's renderer: 'gym' (unmodified), 'exact' (faster, same pixels, below)
-                                 # or 'agent' (draws only V's 64×64 input; next chapter); Doom has one
-             **kwargs, # passed on to `gymnasium.make`
-            ) -> gym.Env:
-    "Make the real, headless environment for `env`."
-    if env not in ENV_IDS: raise ValueError(f"env={env!r}: expected one of {sorted(ENV_IDS)}")
-    if renderer not in RENDERERS: raise ValueError(f"renderer={renderer!r}: expected one of {', '.join(RENDERERS)}")
-    if env == 'doom':
-        import vizdoom.gymnasium_wrapper  # registers the Vizdoom* ids
-        return DoomInCache(gym.make(ENV_IDS[env], **kwargs))
-    if renderer == 'gym': return gym.make(ENV_IDS[env], **kwargs)
-    return gym.make(FAST_CAR_ID if renderer == 'exact' else AGENT_VIEW_ID, **kwargs)
-
-def raw_frame(obs) -> np.ndarray:
-    "The RGB screen inside an observation (Doom's is a dict with a 'screen' key)."
-    return obs['screen'] if isinstance(obs, dict) else obs
-
-# %% ../nbs/01_data.ipynb #701166e2
-def cache_dir(*parts:str, # sub-folders
-             ) -> Path:
-    "A folder of this package's cache (`$XDG_CACHE_HOME/world_models`, default `~/.cache/world_models`), made on use."
-    d = Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache', 'world_models', *parts)
-    d.mkdir(parents=True, exist_ok=True); return d
-
-class DoomInCache(gym.Wrapper):
-    "ViZDoom whose engine starts in a cache folder: its `_vizdoom.ini` and `_vizdoom/` are not written to the CWD."
-    def reset(self, **kwargs):
-        "Reset, starting the engine (on the first reset) inside `cache_dir('vizdoom')`."
-        cwd = os.getcwd(); os.chdir(cache_dir('vizdoom'))
-        try: return self.env.reset(**kwargs)
-        finally: os.chdir(cwd)
-
-# %% ../nbs/01_data.ipynb #bea0a98f
-DOOM_ACTIONS = np.array([0., 1., -1.], np.float32)  # env index -> signed move: 0 stay, 1 right, 2 left
-
-def doom_action_index(a) -> int:
-    "Env action index (0 stay, 1 right, 2 left) for a signed Doom action in {-1, 0, 1}."
-    a = float(np.asarray(a).reshape(-1)[0])
-    if a not in (-1., 0., 1.): raise ValueError(f"Doom action {a!r}: expected -1 (left), 0 (stay) or 1 (right)")
-    return int(np.flatnonzero(DOOM_ACTIONS == a)[0])
-
-# %% ../nbs/01_data.ipynb #ae0dc9e2
-class FastCarRacing(CarRacing):
-    "CarRacing-v3 whose road and grass are transformed in NumPy and drawn only when on screen (same pixels)."
-    def _polygons(self) -> np.ndarray:
-        "Grass and road polygons in world coordinates (N, 4, 2), rebuilt when a new track is made."
-        if getattr(self, '_poly_src', None) is not self.road_poly:
-            g = GRASS_DIM; x, y = [v.ravel() * g for v in np.meshgrid(np.arange(-20, 20, 2), np.arange(-20, 20, 2), indexing='ij')]
-            grass = np.stack([np.stack(p, -1) for p in ((x + g, y), (x, y), (x, y + g), (x + g, y + g))], 1)  # (400, 4, 2)
-            road = np.array([[tuple(p) for p in poly] for poly, _ in self.road_poly], np.float64).reshape(-1, 4, 2)
-            self._all, self._n_grass, self._poly_src = np.concatenate([grass, road]), len(grass), self.road_poly
-        return self._all
-
-    def _render_road(self, zoom, translation, angle):
-        cos, sin = np.cos(angle), np.sin(angle)
-        def screen(P): return np.stack([(P[..., 0] * cos - P[..., 1] * sin) * zoom + translation[0],
-                                        (P[..., 0] * sin + P[..., 1] * cos) * zoom + translation[1]], -1)  # rotate, scale, shift
-        b = PLAYFIELD; field = screen(np.array([(b, b), (b, -b), (-b, -b), (-b, b)], np.float64)).tolist()
-        gfxdraw.aapolygon(self.surf, field, self.bg_color); gfxdraw.filled_polygon(self.surf, field, self.bg_color)
-        P, m = screen(self._polygons()), MAX_SHAPE_DIM
-        near = ((P[..., 0] >= -m) & (P[..., 0] <= WINDOW_W + m) & (P[..., 1] >= -m) & (P[..., 1] <= WINDOW_H + m)).any(1)
-        for i in np.flatnonzero(near):  # road colours are read each frame: a visited tile changes colour
-            color = [int(v) for v in (self.grass_color if i < self._n_grass else self.road_poly[i - self._n_grass][1])]
-            gfxdraw.aapolygon(self.surf, P[i].tolist(), color); gfxdraw.filled_polygon(self.surf, P[i].tolist(), color)
-
-FAST_CAR_ID = 'world_models/FastCarRacing-v3'
-if FAST_CAR_ID not in gym.registry: gym.register(FAST_CAR_ID, entry_point=FastCarRacing, max_episode_steps=1000,
-                                                 reward_threshold=900)
-AGENT_VIEW_ID = 'world_models/AgentViewCarRacing-v3'
-if AGENT_VIEW_ID not in gym.registry:  # the class is the next chapter's; gymnasium imports it when first made
-    gym.register(AGENT_VIEW_ID, entry_point='world_models.carview:AgentViewCarRacing', max_episode_steps=1000,
-                 reward_threshold=900)
-
-# %% ../nbs/01_data.ipynb #3e66ccac
-def _check_frame(frame, name, shape=None):
-    "Raise a clear error unless `frame` is an (H, W, 3) uint8 image (of `shape` when given)."
-    frame = np.asarray(frame)
-    if frame.ndim != 3 or frame.shape[-1] != 3 or (shape is not None and frame.shape != shape):
-        raise ValueError(f"{name}: expected an image of shape {shape or '(H, W, 3)'}, got shape {frame.shape}")
-    if frame.dtype != np.uint8: raise ValueError(f"{name}: expected dtype uint8, got {frame.dtype}")
-    return frame
-
-def _resize64(frame): return cv2.resize(frame, (64, 64), interpolation=cv2.INTER_AREA)
-
-# %% ../nbs/01_data.ipynb #a7863f89
-def preprocess_car(frame:np.ndarray, # raw CarRacing frame, (96, 96, 3) uint8
-                  ) -> np.ndarray:
-    "Drop the dashboard rows (keep 0:84) and resize to (64, 64, 3) uint8."
-    return _resize64(_check_frame(frame, 'preprocess_car(frame)', (96, 96, 3))[:84])
-
-def preprocess_doom(frame:np.ndarray, # raw Doom frame, (H, W, 3) uint8; (240, 320, 3) by default
-                   ) -> np.ndarray:
-    "Keep the top 5/6 of rows (drop the HUD) and resize to (64, 64, 3) uint8."
-    frame = _check_frame(frame, 'preprocess_doom(frame)')
-    return _resize64(frame[: frame.shape[0] * 5 // 6])
-
-PREPROCESS = {'carracing': preprocess_car, 'doom': preprocess_doom}
-
-# %% ../nbs/01_data.ipynb #5821d346
-class DoomRandomHold:
-    "Uniform random move (left, stay, right) held for a uniform 1–10 frames."
-    def __init__(self, max_hold:int=10): self.max_hold = max_hold  # reference doomrnn extract: 1..10 frames
-    def reset(self, rng:np.random.Generator): self.rng, self.left, self.a = rng, 0, 0.
-    def __call__(self, frame:np.ndarray) -> np.ndarray:
-        if self.left == 0:
-            self.a, self.left = float(self.rng.integers(-1, 2)), int(self.rng.integers(1, self.max_hold + 1))
-        self.left -= 1
-        return np.array([self.a], np.float32)
-
-# %% ../nbs/01_data.ipynb #ce05d4d4
-def car_action(y:np.ndarray, # raw controller outputs, (..., 3)
-              ) -> np.ndarray:
-    "The paper's action mapping: steer = tanh, gas = (tanh+1)/2, brake = clip(tanh, 0, 1)."
-    t = np.tanh(np.asarray(y, np.float32))
-    return np.stack([t[..., 0], (t[..., 1] + 1) / 2, np.clip(t[..., 2], 0, 1)], -1).astype(np.float32)
-
-class CarRandomWeights:
-    "The paper's random policy: a linear controller with fresh random weights each episode."
-    def __init__(self, z_dim:int=32, stdev_max:float=0.01):  # reference extract.py: stdev = rand()*0.01
-        proj_rng = np.random.default_rng(12345)  # fixed random map: a stand-in for the untrained V
-        self.proj = proj_rng.normal(0, 1 / np.sqrt(64 * 64 * 3), (64 * 64 * 3, z_dim)).astype(np.float32)
-        self.z_dim, self.stdev_max = z_dim, stdev_max
-    def reset(self, rng:np.random.Generator):
-        s = rng.random() * self.stdev_max
-        self.W, self.b = rng.normal(0, s, (self.z_dim, 3)), rng.normal(0, s, 3)
-    def __call__(self, frame:np.ndarray) -> np.ndarray:
-        z = (frame.reshape(-1).astype(np.float32) / 255) @ self.proj
-        return car_action(z @ self.W + self.b)
-
-# %% ../nbs/01_data.ipynb #35507a86
-class CarWander:
-    "A noisy road-follower: steer toward road pixels ahead, with per-episode gain, noise and throttle."
-    def reset(self, rng:np.random.Generator):
-        self.rng, self.drift = rng, 0.
-        self.gain, self.noise = rng.uniform(0.5, 2.0), rng.uniform(0.02, 0.3)
-        self.gas, self.brake_p = rng.uniform(0.15, 0.5), rng.uniform(0.0, 0.08)
-    def __call__(self, frame:np.ndarray) -> np.ndarray:
-        band = frame[28:44].astype(np.int16)  # rows ahead of the car, (16, 64, 3)
-        road = (band[..., 1] < 150) & (np.abs(band[..., 0] - band[..., 1]) < 20)
-        cols = np.nonzero(road)[1]
-        aim = (cols.mean() - 32) / 16 if cols.size else 0.
-        self.drift = 0.9 * self.drift + self.noise * self.rng.normal()  # slowly wandering steering noise
-        steer = np.clip(self.gain * aim + self.drift, -1, 1)
-        brake = 0.8 if self.rng.random() < self.brake_p else 0.
-        return np.array([steer, self.gas * self.rng.uniform(0.5, 1.5), brake], np.float32)
-
-# %% ../nbs/01_data.ipynb #f1d4257e
-POLICIES = {'random_hold': DoomRandomHold, 'random_weights': CarRandomWeights, 'wander': CarWander}
-POLICY_ENVS = {'random_hold': 'doom', 'random_weights': 'carracing', 'wander': 'carracing'}
-
-# %% ../nbs/01_data.ipynb #50379589
-@dataclass
-class CollectConfig:
-    "What to collect: which game, how many episodes, how long, with which policy."
-    env: str = 'carracing'          # 'carracing' or 'doom'
-    n_rollouts: int = 10_000        # paper §A.1 and reference code: 10,000 random rollouts
-    max_steps: int = 1_000          # CarRacing: 1,000 frames; Doom: 2,100 (reference doomrnn)
-    min_steps: int = 0              # Doom: episodes of <= 100 frames are dropped (reference doomrnn)
-    policy: str = 'random_weights'  # the paper's random policy for CarRacing
-
-    def __post_init__(self):
-        if self.env not in ENV_IDS: raise ValueError(f"env={self.env!r}: expected one of {sorted(ENV_IDS)}")
-        if self.policy not in POLICIES: raise ValueError(f"policy={self.policy!r}: expected one of {sorted(POLICIES)}")
-        if POLICY_ENVS[self.policy] != self.env: raise ValueError(f"policy={self.policy!r} is for {POLICY_ENVS[self.policy]}, not {self.env}")
-        if self.n_rollouts < 1 or self.max_steps <= self.min_steps: raise ValueError(f"bad sizes in {self}")
-
-# %% ../nbs/01_data.ipynb #749ed940
-PRESETS = ('smoke', 'laptop', 'paper')
-_COLLECT_PRESETS = {
-    ('carracing', 'smoke'):  dict(n_rollouts=4, max_steps=60, policy='wander'),
-    ('carracing', 'laptop'): dict(n_rollouts=200, policy='wander'),
-    ('carracing', 'paper'):  dict(),
-    ('doom', 'smoke'):       dict(n_rollouts=4, max_steps=300, min_steps=100, policy='random_hold'),
-    ('doom', 'laptop'):      dict(n_rollouts=1_000, max_steps=2_100, min_steps=100, policy='random_hold'),
-    ('doom', 'paper'):       dict(max_steps=2_100, min_steps=100, policy='random_hold'),
-}
-
-def preset_fields(env:str, # 'carracing' or 'doom'
-                  preset:str, # 'smoke', 'laptop' or 'paper'
-                  *layers:dict, # field values, later layers winning; `None` values are skipped
-                 ) -> dict:
-    "Check `env` and `preset` by name, then merge the layers of config fields that make a preset."
-    if env not in ENV_IDS: raise ValueError(f"env={env!r}: expected one of {sorted(ENV_IDS)}")
-    if preset not in PRESETS: raise ValueError(f"preset={preset!r}: expected one of {', '.join(PRESETS)}")
-    return {k: v for layer in layers for k, v in layer.items() if v is not None}
-
-def collect_preset(env:str, # 'carracing' or 'doom'
-                   preset:str='laptop', # 'smoke', 'laptop' or 'paper'
-                   **overrides, # fields of `CollectConfig` to change
-                  ) -> CollectConfig:
-    "The `CollectConfig` of a named preset."
-    return CollectConfig(env=env, **preset_fields(env, preset, _COLLECT_PRESETS.get((env, preset), {}), overrides))
+from .plumbing import atomic_write, episode_seed, save_json
+from .plumbing import cache_dir, clean_stale_tmp, file_fingerprint, run_lock, set_seed  # still importable here
+from .presets import CollectConfig, ENV_IDS, POLICY_ENVS, PRESETS, RENDERERS, collect_preset, preset_fields
+from .envs import POLICIES, PREPROCESS, cached_env, close_envs, die_with_parent, doom_action_index, raw_frame
+# moved to the plumbing, presets and real-games chapters; still importable from here
+from .envs import (AGENT_VIEW_ID, DOOM_ACTIONS, FAST_CAR_ID, CarRandomWeights, CarWander, DoomInCache,
+                               DoomRandomHold, FastCarRacing, car_action, make_env, preprocess_car, preprocess_doom)
 
 # %% ../nbs/01_data.ipynb #baa79d92
-def episode_seed(seed:int, index:int, attempt:int=0) -> int:
-    "A 32-bit seed for episode `index` of a run seeded with `seed`."
-    return int(np.random.SeedSequence([seed, index, attempt]).generate_state(1)[0])
-
-_ENV_CACHE = {}  # live environments of this worker process, by (game, renderer, slot)
-
-def cached_env(env:str, # 'carracing' or 'doom'
-               renderer:str='gym', # CarRacing's renderer (see `make_env`)
-               slot:int=0, # a worker that plays several episodes at once keeps one environment per slot
-              ) -> gym.Env:
-    "This process's live environment for `env`, made on first use and closed when the process exits."
-    if not _ENV_CACHE: multiprocessing.util.Finalize(None, close_envs, exitpriority=100)  # runs in pool workers too
-    key = (env, renderer if env == 'carracing' else 'gym', slot)
-    if key not in _ENV_CACHE: _ENV_CACHE[key] = make_env(env, key[1])
-    return _ENV_CACHE[key]
-
-def close_envs(cache:dict=_ENV_CACHE, # bound now: at interpreter exit the module's globals may be gone
-              ):
-    "Close every cached environment (VizDoom runs as a child process that must not outlive us)."
-    while cache: cache.popitem()[1].close()
-
 def play_episode(cfg:CollectConfig, # what to collect
                  seed:int, # episode seed (environment and policy)
                 ) -> dict:
@@ -320,43 +49,18 @@ def play_episode(cfg:CollectConfig, # what to collect
     return dict(obs=np.stack(frames), action=np.stack(actions).astype(np.float32),
                 reward=np.asarray(rewards, np.float32), done=np.asarray(dones, bool))
 
-# %% ../nbs/01_data.ipynb #a7ae171c
-@contextmanager
-def run_lock(folder, # a run folder (made if missing)
-            ):
-    "Hold `folder/.lock` while the block runs; a second holder gets a `ValueError` naming the first's PID."
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    f = open(folder / '.lock', 'a+')
-    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.seek(0); pid = f.read().strip() or '?'; f.close()
-        raise ValueError(f"{folder}: already in use by PID {pid} (another world-models command); wait for it, or use another --out") from None
-    f.seek(0); f.truncate(); f.write(f"{os.getpid()}\n"); f.flush()
-    try: yield folder
-    finally: f.close()  # closing releases the lock
-
-def clean_stale_tmp(folder) -> list:
-    "Remove the `.*.tmp` files killed writes left under `folder` (call it holding `run_lock`); returns them."
-    stale = [p for p in Path(folder).rglob('.*.tmp') if p.is_file()]
-    for p in stale: p.unlink(missing_ok=True)
-    return stale
-
-def die_with_parent(parent:int, # the pid of the process that started this worker
-                   ):
-    "Pool worker initializer: exit (closing its games) when the parent dies, even by `kill -9` (Linux; elsewhere a no-op)."
-    if not sys.platform.startswith('linux'): return
-    import ctypes
-    signal.signal(signal.SIGTERM, lambda *_: (close_envs(), os._exit(143)))
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent: close_envs(); os._exit(143)  # the parent died before we asked
-
 # %% ../nbs/01_data.ipynb #a789300d
-SCHEMA = {'obs': (np.uint8, (64, 64, 3)), 'action': (np.float32, None), 'reward': (np.float32, ()), 'done': (np.bool_, ())}
+SCHEMA = {'obs': (np.uint8, (64, 64, 3)), 'action': (np.float32, None), 'reward': (np.float32, ()),
+          'done': (np.bool_, ())}
 
 class RolloutError(ValueError):
     "A rollout shard that cannot be used: unreadable, truncated or inconsistent."
 
-def shard_path(out, index:int) -> Path: return Path(out) / f"rollout_{index:05d}.npz"
+def shard_path(out, # the rollouts folder
+               index:int, # the episode's index
+              ) -> Path:
+    "The shard file of episode `index` in `out`: `rollout_00042.npz`."
+    return Path(out) / f"rollout_{index:05d}.npz"
 
 def save_rollout(path, # destination `.npz`
                  ep:dict, # arrays from `play_episode`
@@ -383,7 +87,8 @@ def _check_arrays(path, d:dict, keys):
         a = d[k]
         if a.dtype != dtype: raise RolloutError(f"{path}: {k!r} has dtype {a.dtype}, expected {np.dtype(dtype)}")
         if (shape is None and a.ndim != 2) or (shape is not None and a.shape[1:] != shape):
-            raise RolloutError(f"{path}: {k!r} has shape {a.shape}, expected (T, {'A' if shape is None else ', '.join(map(str, shape))})")
+            raise RolloutError(f"{path}: {k!r} has shape {a.shape}, expected (T, "
+                               f"{'A' if shape is None else ', '.join(map(str, shape))})")
 
 # %% ../nbs/01_data.ipynb #b8ca1efc
 def load_rollout(path, # a shard written by `save_rollout` (or any `.npz` of per-step series)
@@ -397,7 +102,8 @@ def load_rollout(path, # a shard written by `save_rollout` (or any `.npz` of per
         with np.load(path, allow_pickle=False) as z:
             d = {k: z[k] for k in keys if k in z.files}
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as e:
-        raise RolloutError(f"{path}: corrupt or truncated shard ({type(e).__name__}: {e}); delete it and re-run collection") from e
+        raise RolloutError(f"{path}: corrupt or truncated shard ({type(e).__name__}: {e}); delete it and re-run "
+                           "collection") from e
     _check_arrays(path, d, keys)
     if 'meta' in d: d['meta'] = json.loads(str(d['meta']))
     return d
@@ -412,7 +118,8 @@ def shard_ok(path, # a `.npz` file
     except (zipfile.BadZipFile, OSError): return False
     return {f"{k}.npy" for k in keys} <= names
 
-def shard_meta(path) -> dict:
+def shard_meta(path, # a shard written by `save_rollout`
+              ) -> dict:
     "The JSON `meta` of a shard (reads one small member)."
     return load_rollout(path, keys=['meta'])['meta']
 
@@ -447,18 +154,19 @@ def _check_run_config(out:Path, cfg:CollectConfig, seed:int):
         have = json.loads(fn.read_text())
         diff = {k: (have.get(k), v) for k, v in want.items() if k != 'n_rollouts' and have.get(k) != v}
         if diff: raise ValueError(f"{fn}: this folder holds data collected with other settings "
-                                  f"(recorded vs requested: {diff}); use another --out")
+                                  f"(recorded vs requested: {diff}); use another run folder")
     return lambda: save_json(fn, want)
 
 # %% ../nbs/01_data.ipynb #d4cb8526
 def _complete(path:Path, env:str) -> bool:
-    "Whether a shard is whole (every member there and its checksum right) and of `env`; another game's shard raises naming it."
+    "Whether a shard is whole (every member there, checksums right) and of `env`; another game's shard raises."
     if not shard_ok(path): return False
     try:
         with zipfile.ZipFile(path) as z: bad = z.testzip()  # reads every member: a garbled one fails its CRC
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError): return False
     if bad is not None: return False
-    if (got := shard_meta(path).get('env')) != env: raise RolloutError(f"{path}: an episode of {got}, in a {env} collection; move it out of this folder")
+    if (got := shard_meta(path).get('env')) != env: raise RolloutError(f"{path}: an episode of {got}, in a {env} "
+                                                                       "collection; move it out of this folder")
     return True
 
 def collect_rollouts(cfg:CollectConfig, # what to collect (see `collect_preset`)
@@ -466,7 +174,7 @@ def collect_rollouts(cfg:CollectConfig, # what to collect (see `collect_preset`)
                      seed:int=0, # the run's seed; episode seeds derive from it
                      workers:int=2, # worker processes (1 = play in this process)
                      progress:bool=True, # show a tqdm progress bar
-                     backend=None, # run the episodes on this backend instead (e.g. a `RayBackend`; `out` must be shared)
+                     backend=None, # run the episodes on this backend (e.g. a `RayBackend`; `out` must be shared)
                     ) -> dict:
     "Collect `cfg.n_rollouts` episodes into `out`, skipping complete shards; returns the manifest."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -481,21 +189,25 @@ def collect_rollouts(cfg:CollectConfig, # what to collect (see `collect_preset`)
         steps += meta['steps']; bar.update(1)
         bar.set_postfix(steps_s=f"{steps / (time.perf_counter() - t0):.0f}")
     bar.close()
-    return write_manifest(out, dict(new_episodes=len(todo), new_steps=steps, workers=backend.workers if backend else workers,
+    return write_manifest(out, dict(new_episodes=len(todo), new_steps=steps,
+                                    workers=backend.workers if backend else workers,
                                     seconds=round(time.perf_counter() - t0, 2)))
 
 # %% ../nbs/01_data.ipynb #e891fcec
 def _run_tasks(cfg, seed, todo, out, workers, backend=None):
     "Yield each episode's meta as it finishes: on `backend` (in rounds), in this process, or in a spawn process pool."
-    from world_models.data import _collect_task, die_with_parent  # by module name: spawned workers (and notebooks) find them
+    # by module name: spawned workers (and notebooks) find them
+    from world_models.data import _collect_task, die_with_parent
     if backend is not None:
         step = 4 * backend.workers  # rounds keep the progress bar moving; every finished shard is kept if a round fails
-        for k in range(0, len(todo), step): yield from backend.map(_collect_task, [(asdict(cfg), seed, i, str(out)) for i in todo[k:k + step]])
+        for k in range(0, len(todo), step):
+            yield from backend.map(_collect_task, [(asdict(cfg), seed, i, str(out)) for i in todo[k:k + step]])
         return
     if workers <= 1 or len(todo) <= 1:
         for i in todo: yield collect_episode(cfg, seed, i, out)
         return
-    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context('spawn'), initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context('spawn'), initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         futs = [pool.submit(_collect_task, asdict(cfg), seed, i, str(out)) for i in todo]
         try:
             for f in as_completed(futs): yield f.result()
@@ -542,10 +254,13 @@ class FrameDataset(IterableDataset):
                  seed:int=0, # shuffling seed; combined with `epoch`
                  in_memory:bool=False, # keep every shard's frames in memory after the first epoch's read
                 ):
-        self.paths, self.batch_size, self.pool, self.seed, self.epoch = [Path(p) for p in paths], batch_size, pool, seed, 0
+        self.paths, self.batch_size, self.pool = [Path(p) for p in paths], batch_size, pool
+        self.seed, self.epoch = seed, 0
         self.cache = {} if in_memory else None
         if not self.paths: raise ValueError("FrameDataset: no shard files given")
-    def n_frames(self) -> int: return sum(shard_meta(p)['steps'] for p in self.paths)
+    def n_frames(self) -> int:
+        "Frames in all the shards (read from their meta)."
+        return sum(shard_meta(p)['steps'] for p in self.paths)
     def __iter__(self):
         info = get_worker_info(); rng = np.random.default_rng([self.seed, self.epoch, info.id if info else 0])
         mine = _my_shards(self.paths, np.random.default_rng([self.seed, self.epoch]))
@@ -564,7 +279,8 @@ class SequenceDataset(IterableDataset):
                  seed:int=0, # shuffling seed; combined with `epoch`
                  in_memory:bool=False, # keep every episode's arrays in memory after the first epoch's read
                 ):
-        self.paths, self.seq_len, self.keys, self.batch_size, self.seed, self.epoch = [Path(p) for p in paths], seq_len, list(keys), batch_size, seed, 0
+        self.paths, self.seq_len, self.keys = [Path(p) for p in paths], seq_len, list(keys)
+        self.batch_size, self.seed, self.epoch = batch_size, seed, 0
         self.cache = {} if in_memory else None
         if not self.paths: raise ValueError("SequenceDataset: no files given")
     def __iter__(self):
@@ -577,7 +293,9 @@ class SequenceDataset(IterableDataset):
 
 # %% ../nbs/01_data.ipynb #4990342e
 @patch
-def window(self:SequenceDataset, d:dict, rng:np.random.Generator) -> dict:
+def window(self:SequenceDataset, d:dict, # one episode's arrays
+           rng:np.random.Generator, # the random source of the window's start
+          ) -> dict:
     "A random window of `seq_len` steps from the arrays in `d`, padded with zeros; adds `mask` and its start `t0`."
     T = len(d[self.keys[0]]); s = int(rng.integers(0, max(T - self.seq_len, 0) + 1)); n = min(self.seq_len, T - s)
     pad = lambda a: np.concatenate([a[s:s + n], np.zeros((self.seq_len - n, *a.shape[1:]), a.dtype)])

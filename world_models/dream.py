@@ -10,16 +10,19 @@ import math
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DEATH_RULES', 'initial_z_stats', 'save_z0', 'load_z0', 'BatchedDream', 'DreamEnv']
+__all__ = ['initial_z_stats', 'save_z0', 'load_z0', 'BatchedDream', 'DreamEnv']
 
 # %% ../nbs/04_dream.ipynb #1ca02bfa
 import gymnasium as gym
 import numpy as np
 import torch
 from fastcore.basics import patch
-from .data import DOOM_ACTIONS, load_rollout, save_rollout
+from .data import load_rollout, save_rollout
+from .envs import DOOM_ACTIONS
 from .mdnrnn import MDNRNN, load_mdnrnn, sample_mdn
-from .vae import ConvVAE, assets_dir, load_vae, to_frames
+from .vae import ConvVAE, load_vae, reparameterize, to_frames
+from .plumbing import assets_dir
+from .presets import DEATH_RULES
 
 # %% ../nbs/04_dream.ipynb #c74ac07c
 def initial_z_stats(series, # encoded series files (from `encode_rollouts`)
@@ -28,19 +31,21 @@ def initial_z_stats(series, # encoded series files (from `encode_rollouts`)
     first = [load_rollout(p, ['mu', 'logvar']) for p in series]
     return {k: np.stack([f[k][0] for f in first]).astype(np.float32) for k in ('mu', 'logvar')}
 
-def save_z0(path, stats:dict) -> Path:
+def save_z0(path, # the `.npz` to write
+            stats:dict, # {'mu', 'logvar'} from `initial_z_stats`
+           ) -> Path:
     "Atomically store initial-z statistics as `.npz`."
     return save_rollout(path, stats, {'n': len(stats['mu'])})
 
-def load_z0(path) -> dict:
+def load_z0(path, # an `.npz` written by `save_z0` (e.g. assets/z0_doom.npz)
+           ) -> dict:
     "Initial-z statistics saved by `save_z0`."
     d = load_rollout(path, ['mu', 'logvar'])
-    if d['mu'].ndim != 2 or d['mu'].shape != d['logvar'].shape: raise ValueError(f"{path}: expected mu and logvar of shape (N, z)")
+    if d['mu'].ndim != 2 or d['mu'].shape != d['logvar'].shape: raise ValueError(f"{path}: expected mu and logvar of "
+                                                                                 "shape (N, z)")
     return d
 
 # %% ../nbs/04_dream.ipynb #52f38577
-DEATH_RULES = ('threshold', 'sample')
-
 class BatchedDream:
     "N dreams of M stepped together as one batch, with finished ones masked."
     def __init__(self, mdn:MDNRNN, # trained M
@@ -49,18 +54,20 @@ class BatchedDream:
                  tau:float=1.0, # sampling temperature
                  max_steps:int=2100, # truncation (reference: 2,100 for Doom)
                  seed:int=None, # random seed (None: fresh entropy)
-                 dtype=torch.float32, # precision of M's matrix products (bfloat16: about twice as fast on CPUs with AVX-512 BF16)
-                 death:str='threshold', # 'threshold': die when the death logit > 0 (paper); 'sample': draw from M's death probability
+                 dtype=torch.float32, # precision of M's products (bfloat16: twice as fast on CPUs with AVX-512 BF16)
+                 death:str='threshold', # 'threshold': die when the death logit > 0 (paper); 'sample': draw from it
                  done_weight:float=10., # weight of the death class M was trained with (paper: 10), undone when sampling
                 ):
         if death not in DEATH_RULES: raise ValueError(f"death={death!r}: expected one of {', '.join(DEATH_RULES)}")
         if not (math.isfinite(tau) and tau > 0): raise ValueError(f"tau={tau}: expected a finite temperature > 0")
-        self.mdn, self.n, self.tau, self.max_steps, self.death, self.done_weight = mdn.eval(), n, tau, max_steps, death, done_weight
+        self.mdn, self.n, self.tau, self.max_steps = mdn.eval(), n, tau, max_steps
+        self.death, self.done_weight = death, done_weight
         self.weights = mdn.step_weights(dtype)  # prepared once for all steps
-        self.z0_mu, self.z0_std = torch.as_tensor(z0['mu']), torch.as_tensor(z0['logvar']).mul(0.5).exp()
+        self.z0_mu, self.z0_logvar = torch.as_tensor(z0['mu']), torch.as_tensor(z0['logvar'])
         self.gen = torch.Generator(); self.seed(seed)
 
-    def seed(self, seed:int=None):
+    def seed(self, seed:int=None, # the new seed (None: fresh entropy)
+            ):
         "Reseed the dream's random generator."
         if seed is None: self.gen.seed()
         else: self.gen.manual_seed(int(seed))
@@ -69,7 +76,7 @@ class BatchedDream:
     def reset(self) -> torch.Tensor:
         "Start N dreams from random real first frames; returns z (N, z)."
         i = torch.randint(len(self.z0_mu), (self.n,), generator=self.gen)
-        self.z = self.z0_mu[i] + self.z0_std[i] * torch.randn(self.z0_mu[i].shape, generator=self.gen)
+        self.z = reparameterize(self.z0_mu[i], self.z0_logvar[i], torch.randn(self.z0_mu[i].shape, generator=self.gen))
         H = self.mdn.hidden_dim
         self.state = (torch.zeros(self.n, H), torch.zeros(self.n, H))
         self.alive, self.t = torch.ones(self.n, dtype=torch.bool), 0
@@ -85,11 +92,13 @@ def step(self:BatchedDream, action:torch.Tensor, # (N, a) signed/continuous acti
         p, (h, c) = self.mdn.step(self.z, action, restart, self.state, self.weights)
         z = sample_mdn(p['log_pi'], p['mu'], p['log_sigma'], self.tau, self.gen)
     if not torch.isfinite(z).all() or (self.mdn.predict_done and not torch.isfinite(p['done_logit']).all()):
-        raise ValueError(f"dream step {self.t}: M predicted NaN or inf (next z or death logit); its weights are unusable")
+        raise ValueError(f"dream step {self.t}: M predicted NaN or inf (next z or death logit); its weights are "
+                         "unusable")
     died = self.deaths(p['done_logit']) & self.alive if self.mdn.predict_done else torch.zeros(self.n, dtype=torch.bool)
     reward = self.alive.float()  # +1 per step survived (Doom)
     keep = self.alive[:, None]
-    self.z, self.state = torch.where(keep, z, self.z), (torch.where(keep, h, self.state[0]), torch.where(keep, c, self.state[1]))
+    self.z, self.state = torch.where(keep, z, self.z), (torch.where(keep, h, self.state[0]),
+                                                        torch.where(keep, c, self.state[1]))
     self.alive &= ~died; self.t += 1
     return self.z, reward, died, self.t >= self.max_steps
 
@@ -114,7 +123,9 @@ class DreamEnv(gym.Env):
     metadata = {'render_modes': ['rgb_array'], 'render_fps': 35}
     def __init__(self, env:str='doom', # which game M learned
                  tau:float=1.15, # temperature (the paper's best transfer: 1.15)
-                 mdnrnn=None, vae=None, z0=None, # weight files (default: the shipped ones in assets/)
+                 mdnrnn=None, # M's weight file (default: the shipped one in assets/)
+                 vae=None, # V's weight file (default: the shipped one)
+                 z0=None, # the first-frame statistics (default: the shipped ones)
                  max_steps:int=None, # truncation (default: 2,100 Doom, 1,000 CarRacing, as the real games)
                  render_mode:str=None, # None or 'rgb_array'
                 ):
@@ -122,24 +133,32 @@ class DreamEnv(gym.Env):
         a = assets_dir()
         self.mdn = load_mdnrnn(mdnrnn or a / f'mdnrnn_{env}.safetensors')
         self.vae_path, self._vae = vae or a / f'vae_{env}.safetensors', None
-        self.dream = BatchedDream(self.mdn, load_z0(z0 or a / f'z0_{env}.npz'), 1, tau, max_steps or (2100 if env == 'doom' else 1000))
+        self.dream = BatchedDream(self.mdn, load_z0(z0 or a / f'z0_{env}.npz'), 1, tau,
+                                  max_steps or (2100 if env == 'doom' else 1000))
         self.env, self.render_mode = env, render_mode
         zd = self.mdn.z_dim
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (zd,), np.float32)
-        self.action_space = gym.spaces.Discrete(3) if env == 'doom' else gym.spaces.Box(np.array([-1, 0, 0], np.float32), np.ones(3, np.float32))
+        self.action_space = gym.spaces.Discrete(3) if env == 'doom' else gym.spaces.Box(np.array([-1, 0, 0],
+                                                                                                 np.float32),
+                                                                                                 np.ones(3, np.float32))
 
 # %% ../nbs/04_dream.ipynb #e6aca26d
 @patch
-def reset(self:DreamEnv, *, seed=None, options=None):
+def reset(self:DreamEnv, *,
+          seed=None, # seeds the dream (None: keep the current stream)
+          options=None, # unused; Gymnasium's interface
+         ):
     "Start a dream from a random real first frame."
     super(DreamEnv, self).reset(seed=seed)
     if seed is not None: self.dream.seed(seed)
     return self.dream.reset()[0].numpy().astype(np.float32), {}
 
 @patch
-def step(self:DreamEnv, action):
+def step(self:DreamEnv, action, # the real game's action: an index (Doom) or (steer, gas, brake)
+        ):
     "One dreamed step: (z, reward, terminated, truncated, info)."
-    a = torch.tensor([[DOOM_ACTIONS[int(action)]]]) if self.env == 'doom' else torch.as_tensor(np.asarray(action, np.float32))[None]
+    if self.env == 'doom': a = torch.tensor([[DOOM_ACTIONS[int(action)]]])
+    else: a = torch.as_tensor(np.asarray(action, np.float32))[None]
     z, reward, died, trunc = self.dream.step(a)
     r = float(reward[0]) if self.env == 'doom' else 0.
     return z[0].numpy().astype(np.float32), r, bool(died[0]), bool(trunc) and not bool(died[0]), {}
@@ -149,3 +168,7 @@ def render(self:DreamEnv):
     "V's decoding of the current z, uint8 (64, 64, 3)."
     if self._vae is None: self._vae = load_vae(self.vae_path)
     with torch.no_grad(): return to_frames(self._vae.decode(self.dream.z))[0]
+
+# %% ../nbs/04_dream.ipynb #4d058870
+for _id, _game in [('world_models/DoomDream-v0', 'doom'), ('world_models/CarRacingDream-v0', 'carracing')]:
+    if _id not in gym.registry: gym.register(id=_id, entry_point='world_models.dream:DreamEnv', kwargs={'env': _game})

@@ -11,61 +11,36 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['ESConfig', 'es_preset', 'save_controller', 'load_controller', 'save_es_state', 'load_es_state', 'train_controller']
+__all__ = ['save_controller', 'load_controller', 'save_es_state', 'load_es_state', 'train_controller']
 
 # %% ../nbs/08_evolve.ipynb #b5b066af
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from .data import atomic_write, episode_seed, preset_fields, save_json
+from .plumbing import atomic_write, episode_seed, save_json
 from .checkpoint import load_model, save_weights
 from .controller import CONTROLLERS, Controller
 from .cmaes import make_es, reward_to_cost
-
-# %% ../nbs/08_evolve.ipynb #bceafdf3
-@dataclass
-class ESConfig:
-    "How C is evolved; defaults are the paper's."
-    optimizer: str = 'course'     # 'course' (this course's CMAES) or 'pycma'
-    sigma0: float = 0.1           # paper §A.4: initial step size 0.1, from x0 = 0
-    popsize: int = 64             # paper: population of 64
-    rollouts: int = 16            # paper: fitness = mean of 16 rollouts
-    generations: int = 200        # paper: ~200 for Doom (1,800 for CarRacing)
-    eval_every: int = 25          # paper: the mean is evaluated every 25 generations ...
-    eval_rollouts: int = 1024     # ... over 1,024 rollouts
-    weight_decay: float = 0.      # off; the reference code's 0.01 had the wrong sign (see the CMA-ES chapter)
-    patience: int = 0             # real-game training only: an episode ends after this many steps without reward (0: never; not in the paper)
-
-    def __post_init__(self):
-        at_least = dict(popsize=2, rollouts=1, generations=1, eval_every=1, eval_rollouts=1, patience=0)
-        if bad := [f"{k}={getattr(self, k)} (expected >= {v})" for k, v in at_least.items() if getattr(self, k) < v]: raise ValueError(', '.join(bad))
-        if not (np.isfinite(self.sigma0) and self.sigma0 > 0): raise ValueError(f"sigma0={self.sigma0} (expected a finite number > 0)")
-
-_ES_PRESETS = {'smoke': dict(popsize=4, rollouts=2, generations=3, eval_every=2, eval_rollouts=4),
-               'laptop': dict(generations=10, eval_every=5, eval_rollouts=256), 'paper': {}}  # Doom: real scores stop rising after ~5-10 dream generations
-_CAR_PRESETS = {'smoke': dict(patience=20, eval_every=3, eval_rollouts=1),  # CarRacing trains in the real game: fewer, shorter episodes
-                'laptop': dict(popsize=16, rollouts=4, generations=25, eval_every=5, eval_rollouts=16, patience=50), 'paper': {}}
-
-def es_preset(env:str, # 'carracing' or 'doom'
-              preset:str='laptop', # 'smoke', 'laptop' or 'paper'
-              **overrides, # fields of `ESConfig` to change
-             ) -> ESConfig:
-    "The `ESConfig` of a named preset."
-    paper = dict(carracing=dict(generations=1800), doom={})[env] if env in ('carracing', 'doom') else {}
-    car = _CAR_PRESETS.get(preset, {}) if env == 'carracing' else {}
-    return ESConfig(**preset_fields(env, preset, paper, _ES_PRESETS.get(preset, {}), car, overrides))
+from .presets import ESConfig, es_preset
 
 # %% ../nbs/08_evolve.ipynb #b000edbc
-def save_controller(path, c:Controller, **info) -> Path:
+def save_controller(path, # the `.safetensors` to write
+                    c:Controller, # the controller
+                    **info, # JSON-serialisable facts stored with it (generation, scores, ...)
+                   ) -> Path:
     "Atomically write C's weights (float32) and shape."
     return save_weights(path, c, c.config, dtype=torch.float32, **info)
 
-def load_controller(path) -> Controller:
+def load_controller(path, # a `.safetensors` written by `save_controller`
+                   ) -> Controller:
     "The controller stored in `path` (shape from its metadata)."
     return load_model(path, Controller, 'in_dim')
 
 # %% ../nbs/08_evolve.ipynb #8f85c2c2
-def save_es_state(path, es, meta:dict) -> Path:
+def save_es_state(path, # the `.npz` to write
+                  es, # the optimiser (`state_dict`)
+                  meta:dict, # JSON-serialisable generation, log and settings
+                 ) -> Path:
     "Atomically write the optimiser state and a JSON `meta` (generation, log, settings)."
     arrays = {f'es.{k}': v for k, v in es.state_dict().items()}
     return atomic_write(path, lambda tmp: np.savez(open(tmp, 'wb'), meta=np.array(json.dumps(meta)), **arrays))
@@ -73,12 +48,16 @@ def save_es_state(path, es, meta:dict) -> Path:
 def _check_settings(path, saved:dict, now:dict):
     "Refuse a checkpoint made with other settings (the generation budget may grow; inputs compared where recorded)."
     diff = {k: (saved.get(k), v) for k, v in now.items() if k not in ('es', 'made_from') and saved.get(k) != v}
-    diff.update({k: (saved.get('es', {}).get(k), v) for k, v in now['es'].items() if k != 'generations' and saved.get('es', {}).get(k) != v})
+    diff.update({k: (saved.get('es', {}).get(k), v) for k,
+                 v in now['es'].items() if k != 'generations' and saved.get('es', {}).get(k) != v})
     if (old := saved.get('made_from')) is not None:  # absent in checkpoints written before inputs were recorded
         diff.update({k: (old.get(k), v) for k, v in now.get('made_from', {}).items() if old.get(k) != v})
-    if diff: raise ValueError(f"{path}: was trained with other settings or inputs (saved, now) = {diff}; use another --out")
+    if diff: raise ValueError(f"{path}: was trained with other settings or inputs (saved, now) = {diff}; use another "
+                              "run folder")
 
-def load_es_state(path, es, settings:dict=None, # when given: refuse a checkpoint made with other settings, before loading it
+def load_es_state(path, # an `.npz` written by `save_es_state`
+                  es, # the optimiser to restore (`load_state_dict`)
+                  settings:dict=None, # when given: refuse a checkpoint made with other settings, before loading it
                  ) -> dict:
     "Restore `es` from `path`; returns the saved meta. A bad file raises naming it."
     try:
@@ -108,10 +87,10 @@ def train_controller(fitness, # has `.scores(X (P, n), rollouts, seed) -> (P, ro
                      cfg:ESConfig=None, # evolution settings
                      seed:int=0, # seeds CMA-ES and every episode
                      progress:bool=True, # show a tqdm bar
-                     eval_fitness=None, # scores the mean every `eval_every` generations (default: `fitness`), e.g. on full episodes
-                     x0:np.ndarray=None, # the first mean (default: zeros, the paper's), e.g. a trained controller to refine
-                     made_from:dict=None, # what the fitness depends on (fingerprints of V and M, tau...): a resume must match
-                     record:dict=None, # {file name: JSON object} written into `out` once a resume is known to match (e.g. agent.json)
+                     eval_fitness=None, # scores the mean every `eval_every` generations (default: `fitness`)
+                     x0:np.ndarray=None, # the first mean, e.g. a trained C to refine (default: zeros, the paper's)
+                     made_from:dict=None, # what the fitness depends on (V's and M's fingerprints, tau...)
+                     record:dict=None, # {file name: JSON object} written into `out` once a resume is known to match
                     ) -> dict:
     "Evolve C with CMA-ES, resuming from `out/es.npz`; saves the best-evaluated mean as `out/controller.safetensors`."
     cfg, out, shape = cfg or ESConfig(), Path(out), CONTROLLERS[ctrl]
@@ -119,7 +98,8 @@ def train_controller(fitness, # has `.scores(X (P, n), rollouts, seed) -> (P, ro
     x0 = np.zeros(n) if x0 is None else np.asarray(x0, np.float64)
     if x0.shape != (n,): raise ValueError(f"x0: a {ctrl} controller has {n} parameters, got shape {x0.shape}")
     es = make_es(cfg.optimizer, x0, cfg.sigma0, cfg.popsize, seed)
-    settings = dict(es=asdict(cfg), controller=ctrl, seed=seed, x0=hashlib.sha1(x0.tobytes()).hexdigest()[:12] if x0.any() else None,
+    settings = dict(es=asdict(cfg), controller=ctrl, seed=seed,
+                    x0=hashlib.sha1(x0.tobytes()).hexdigest()[:12] if x0.any() else None,
                     **({'made_from': made_from} if made_from else {}))
     st = dict(gen=0, rows=[], best=None, seconds=0.)
     if (out / 'es.npz').exists(): st = load_es_state(out / 'es.npz', es, settings)['state']
@@ -140,18 +120,22 @@ def _generation(es, fitness:tuple, # (training fitness, evaluation fitness)
     X = es.ask()
     R = fitness[0].scores(X, cfg.rollouts, episode_seed(seed, g)).mean(1)  # (P,) mean reward per candidate
     if not np.isfinite(R).all():  # a NaN must not be ranked, told or saved
-        raise ValueError(f"{out}: generation {g + 1}: {int((~np.isfinite(R)).sum())} of {len(R)} candidates scored NaN or inf; nothing was saved")
+        raise ValueError(f"{out}: generation {g + 1}: {int((~np.isfinite(R)).sum())} of {len(R)} candidates scored "
+                         "NaN or inf; nothing was saved")
     es.tell(X, reward_to_cost(R, X, cfg.weight_decay))
-    row = dict(generation=g + 1, best=round(float(R.max()), 2), mean=round(float(R.mean()), 2), worst=round(float(R.min()), 2), sigma=round(float(es.sigma), 5))
+    row = dict(generation=g + 1, best=round(float(R.max()), 2), mean=round(float(R.mean()), 2),
+               worst=round(float(R.min()), 2), sigma=round(float(es.sigma), 5))
     if (g + 1) % cfg.eval_every == 0 or g + 1 == cfg.generations:
         E = _evaluate_mean(es, fitness[1], cfg, seed, g + 1)
         row.update(eval_mean=round(float(E.mean()), 2), eval_std=round(float(E.std()), 2))
         if st['best'] is None or E.mean() > st['best']['mean']:
             c = Controller(**asdict(CONTROLLERS[ctrl])).set_flat(es.mean)
-            save_controller(out / 'controller.safetensors', c, generation=g + 1, eval_mean=row['eval_mean'], eval_std=row['eval_std'],
-                            eval_rollouts=cfg.eval_rollouts, seed=seed, es=asdict(cfg))
+            save_controller(out / 'controller.safetensors', c, generation=g + 1, eval_mean=row['eval_mean'],
+                            eval_std=row['eval_std'], eval_rollouts=cfg.eval_rollouts, seed=seed, es=asdict(cfg))
             st = {**st, 'best': dict(generation=g + 1, mean=float(E.mean()), std=float(E.std()))}
     dt = time.perf_counter() - t0; row['seconds'] = round(dt, 2)
     rows = st['rows'] + [row]; _write_log(out / 'generations.csv', rows)
-    bar.update(1); bar.set_postfix(best=row['best'], mean=row['mean'], sigma=f"{es.sigma:.3g}", **({'eval': row['eval_mean']} if 'eval_mean' in row else {}))
+    bar.update(1)
+    bar.set_postfix(best=row['best'], mean=row['mean'], sigma=f"{es.sigma:.3g}",
+                    **({'eval': row['eval_mean']} if 'eval_mean' in row else {}))
     return dict(gen=g + 1, rows=rows, best=st['best'], seconds=st['seconds'] + dt)

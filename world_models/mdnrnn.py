@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['LOG_SQRT_2PI', 'MDNRNN', 'mdn_nll', 'done_loss', 'sample_mdn', 'MDNTrainConfig', 'mdn_preset', 'mdn_losses',
-           'mdn_train_step', 'train_mdnrnn', 'load_mdnrnn', 'validation_loss']
+__all__ = ['LOG_SQRT_2PI', 'MDNRNN', 'mdn_nll', 'done_loss', 'sample_mdn', 'mdn_losses', 'mdn_train_step', 'train_mdnrnn',
+           'load_mdnrnn', 'validation_loss']
 
 # %% ../nbs/03_mdnrnn.ipynb #fc0b2e8e
 import numpy as np
@@ -21,8 +21,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .data import SequenceDataset, preset_fields, set_seed, shard_meta
+from .data import SequenceDataset, shard_meta
+from .plumbing import set_seed
 from .checkpoint import fit, load_model, save_weights
+from .vae import reparameterize
+from .presets import MDNTrainConfig, mdn_preset
 
 # %% ../nbs/03_mdnrnn.ipynb #1d0f0804
 class MDNRNN(nn.Module):
@@ -34,15 +37,18 @@ class MDNRNN(nn.Module):
                  predict_done:bool=False, # Doom: input a restart flag, predict a death logit
                 ):
         super().__init__()
-        self.z_dim, self.action_dim, self.hidden_dim, self.n_mix, self.predict_done = z_dim, action_dim, hidden_dim, n_mix, predict_done
+        self.z_dim, self.action_dim, self.hidden_dim = z_dim, action_dim, hidden_dim
+        self.n_mix, self.predict_done = n_mix, predict_done
         self.in_dim = z_dim + action_dim + int(predict_done)
         self.lstm = nn.LSTM(self.in_dim + 1, hidden_dim, bias=False, batch_first=True)  # +1: the constant input = bias
-        with torch.no_grad(): self.lstm.weight_ih_l0[hidden_dim:2 * hidden_dim, -1] = 1.  # forget-gate bias (gates i, f, g, o)
+        # forget-gate bias (gates i, f, g, o)
+        with torch.no_grad(): self.lstm.weight_ih_l0[hidden_dim:2 * hidden_dim, -1] = 1.
         self.head = nn.Linear(hidden_dim, 3 * n_mix * z_dim + int(predict_done))
 
     @property
     def config(self) -> dict:
-        return dict(z_dim=self.z_dim, action_dim=self.action_dim, hidden_dim=self.hidden_dim, n_mix=self.n_mix, predict_done=self.predict_done)
+        return dict(z_dim=self.z_dim, action_dim=self.action_dim, hidden_dim=self.hidden_dim, n_mix=self.n_mix,
+                    predict_done=self.predict_done)
 
 # %% ../nbs/03_mdnrnn.ipynb #ed22be05
 @patch
@@ -67,7 +73,9 @@ def forward(self:MDNRNN, z:torch.Tensor, # latents (B, T, z)
 # %% ../nbs/03_mdnrnn.ipynb #c76a1a13
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
-def mdn_nll(log_pi:torch.Tensor, mu:torch.Tensor, log_sigma:torch.Tensor, # mixture parameters (..., K)
+def mdn_nll(log_pi:torch.Tensor, # mixture log-weights (..., K)
+            mu:torch.Tensor, # mixture means (..., K)
+            log_sigma:torch.Tensor, # mixture log-stds (..., K)
             z:torch.Tensor, # the observed values (...)
            ) -> torch.Tensor:
     "Per-value negative log-likelihood of `z` under the Gaussian mixture, (...)."
@@ -77,7 +85,8 @@ def mdn_nll(log_pi:torch.Tensor, mu:torch.Tensor, log_sigma:torch.Tensor, # mixt
 
 # %% ../nbs/03_mdnrnn.ipynb #c0bde8dd
 @patch
-def step_weights(self:MDNRNN, dtype=torch.float32) -> tuple:
+def step_weights(self:MDNRNN, dtype=torch.float32, # precision of the products (bfloat16: faster on some CPUs)
+                ) -> tuple:
     "The matrices `step` multiplies by, prepared once: [W_ih W_hh]^T (in+1+H, 4H), the head's W^T and bias, at `dtype`."
     W = torch.cat([self.lstm.weight_ih_l0, self.lstm.weight_hh_l0], 1).detach()  # (4H, in + 1 + H)
     return W.T.contiguous().to(dtype), self.head.weight.detach().T.contiguous().to(dtype), self.head.bias.detach()
@@ -109,80 +118,49 @@ def done_loss(logit:torch.Tensor, # death logits (...)
               pos_weight:float=10., # weight of the positive class (reference doomrnn: 10)
              ) -> torch.Tensor:
     "Weighted sigmoid cross-entropy per step, (...)."
-    return F.binary_cross_entropy_with_logits(logit, done.float(), pos_weight=torch.tensor(pos_weight, device=logit.device), reduction='none')
+    return F.binary_cross_entropy_with_logits(logit, done.float(), pos_weight=torch.tensor(pos_weight,
+                                                                                           device=logit.device),
+                                                                                           reduction='none')
 
 # %% ../nbs/03_mdnrnn.ipynb #360de530
-def sample_mdn(log_pi:torch.Tensor, mu:torch.Tensor, log_sigma:torch.Tensor, # mixture parameters (..., K)
+def sample_mdn(log_pi:torch.Tensor, # mixture log-weights (..., K)
+               mu:torch.Tensor, # mixture means (..., K)
+               log_sigma:torch.Tensor, # mixture log-stds (..., K)
                tau:float=1.0, # temperature
                generator:torch.Generator=None, # random source (default: torch's global one)
               ) -> torch.Tensor:
     "Sample one value per mixture at temperature `tau`, (...)."
     u = torch.rand(log_pi.shape, generator=generator).clamp_(1e-20, 1.)
-    k = (log_pi / tau - torch.log(-torch.log(u))).argmax(-1, keepdim=True)  # $k\sim\mathrm{softmax}(\log\pi/\tau)$ (Gumbel-max)
+    # $k\sim\mathrm{softmax}(\log\pi/\tau)$ (Gumbel-max)
+    k = (log_pi / tau - torch.log(-torch.log(u))).argmax(-1, keepdim=True)
     m, s = mu.gather(-1, k)[..., 0], log_sigma.gather(-1, k)[..., 0].exp()
     return m + s * math.sqrt(tau) * torch.randn(m.shape, generator=generator)  # $\mu_k+\sigma_k\sqrt\tau\,\varepsilon$
 
-# %% ../nbs/03_mdnrnn.ipynb #6b3db936
-@dataclass
-class MDNTrainConfig:
-    "How M is trained; defaults are the reference code's CarRacing values."
-    z_dim: int = 32             # V's latent size
-    action_dim: int = 3         # CarRacing 3, Doom 1
-    hidden_dim: int = 256       # reference: 256 CarRacing, 512 Doom
-    n_mix: int = 5              # reference: 5 Gaussians per dimension
-    predict_done: bool = False  # Doom: restart flag in, death logit out
-    seq_len: int = 999          # reference: 999 CarRacing, 500 Doom
-    batch_size: int = 100       # reference: 100
-    lr: float = 1e-3            # reference: Adam, 1e-3
-    lr_decay: float = 1.0       # Doom: 0.99999 per step
-    min_lr: float = 1e-5        # Doom: floor of the decay
-    grad_clip: float = 1.0      # reference: clip each gradient value to +-1
-    done_weight: float = 10.    # Doom: weight of the death class
-    epochs: int = 20            # passes over the episodes (one window each)
-    max_steps: int = 0          # stop after this many steps (0: no limit)
-    ckpt_every: int = 50        # steps between checkpoints
-    threads: int = 0            # torch CPU threads (0: torch's default)
-
-    def __post_init__(self):
-        bad = [f"{k}={getattr(self, k)} (expected >= {v})" for k, v in dict(epochs=1, batch_size=1, max_steps=0, ckpt_every=1).items() if getattr(self, k) < v]
-        if bad or not self.lr > 0: raise ValueError(', '.join(bad) or f"lr={self.lr} (expected > 0)")
-
-    @property
-    def model(self) -> dict: return dict(z_dim=self.z_dim, action_dim=self.action_dim, hidden_dim=self.hidden_dim, n_mix=self.n_mix, predict_done=self.predict_done)
-
-# %% ../nbs/03_mdnrnn.ipynb #34aba242
-def mdn_preset(env:str, # 'carracing' or 'doom'
-               preset:str='laptop', # 'smoke', 'laptop' or 'paper'
-               **overrides, # fields of `MDNTrainConfig` to change
-              ) -> MDNTrainConfig:
-    "The M training config of a named preset."
-    base = dict(carracing={}, doom=dict(z_dim=64, action_dim=1, hidden_dim=512, predict_done=True, seq_len=500, lr_decay=0.99999))
-    size = dict(smoke=dict(seq_len=32, batch_size=4, epochs=2, max_steps=4, ckpt_every=2),
-                laptop=dict(carracing=dict(seq_len=300, batch_size=20, epochs=30), doom=dict(seq_len=300, batch_size=32, epochs=20)).get(env),
-                paper={})
-    return MDNTrainConfig(**preset_fields(env, preset, base.get(env, {}), size.get(preset) or {}, overrides))
-
 # %% ../nbs/03_mdnrnn.ipynb #ebf4443b
-def mdn_losses(model:MDNRNN, batch:dict, # from `SequenceDataset` over encoded series (seq_len + 1 steps)
+def mdn_losses(model:MDNRNN, # M
+               batch:dict, # from `SequenceDataset` over encoded series (seq_len + 1 steps)
                done_weight:float=10., # weight of the death class
               ) -> dict:
     "Masked mixture NLL of the next z (and death loss) for one batch; z re-sampled from (mu, logvar)."
     mu, logvar, mask = batch['mu'], batch['logvar'], batch['mask']
-    z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)  # (B, L+1, z): a fresh sample of each episode
+    z = reparameterize(mu, logvar)  # (B, L+1, z): a fresh sample of each episode
     L = z.shape[1] - 1
-    restart = ((batch['t0'][:, None] + torch.arange(L, device=mu.device)) == 0).float()  # (B, L): 1 at an episode's first step
+    # (B, L): 1 at an episode's first step
+    restart = ((batch['t0'][:, None] + torch.arange(L, device=mu.device)) == 0).float()
     p, _ = model(z[:, :-1], batch['action'][:, :-1], restart if model.predict_done else None)
     zmask = (mask[:, 1:] & mask[:, :-1]).float()  # a next frame exists
     nll = mdn_nll(p['log_pi'], p['mu'], p['log_sigma'], z[:, 1:]).mean(-1)  # (B, L), averaged over z dims
     res = dict(z_loss=(nll * zmask).sum() / zmask.sum().clamp(min=1))
     if model.predict_done:
         m = mask[:, :-1].float()
-        res['done_loss'] = (done_loss(p['done_logit'], batch['done'][:, :-1], done_weight) * m).sum() / m.sum().clamp(min=1)
+        res['done_loss'] = (done_loss(p['done_logit'], batch['done'][:, :-1],
+                                      done_weight) * m).sum() / m.sum().clamp(min=1)
     res['loss'] = sum(res.values())
     return res
 
 # %% ../nbs/03_mdnrnn.ipynb #0e28c058
-def mdn_train_step(model:MDNRNN, opt:torch.optim.Optimizer, # M and its Adam
+def mdn_train_step(model:MDNRNN, # M
+                   opt:torch.optim.Optimizer, # its Adam
                    batch:dict, # from `SequenceDataset`, on M's device
                    cfg:MDNTrainConfig, # learning rate and its decay, gradient clip, death weight
                    step:int, # steps done before this one: the decay's exponent
@@ -201,7 +179,7 @@ def train_mdnrnn(series, # encoded series files from `encode_rollouts`
                  cfg:MDNTrainConfig=None, # training settings
                  seed:int=0, # seeds the weights, the z samples and the data order
                  progress:bool=True, # show a tqdm bar
-                 device:str='cpu', # where M trains ('cuda' for the reference's 100 x 500 batches); the returned M is on the CPU
+                 device:str='cpu', # where M trains ('cuda' for the reference's 100 x 500 batches); returned on the CPU
                  in_memory:bool=False, # keep every series in memory after the first read (10,000 Doom episodes: ~3 GB)
                 ) -> MDNRNN:
     "Train M on the series, resuming from `out/mdnrnn.pt` if present; returns the model."
@@ -216,12 +194,17 @@ def train_mdnrnn(series, # encoded series files from `encode_rollouts`
         return int(batch['mask'][:, 1:].sum()), {k: v.item() for k, v in losses.items()}
     per_epoch = math.ceil(len(ds.paths) / cfg.batch_size)
     total = min(cfg.epochs * per_epoch, cfg.max_steps or 10**12)
-    vae = ','.join(sorted({str(shard_meta(p).get('vae')) for p in ds.paths}))  # the V whose latents M learns: a resume must share it
-    fixed = {**{k: getattr(cfg, k) for k in ('seq_len', 'batch_size', 'lr', 'lr_decay', 'min_lr', 'grad_clip', 'done_weight')}, 'seed': seed, 'vae': vae}
+    # the V whose latents M learns: a resume must share it
+    vae = ','.join(sorted({str(shard_meta(p).get('vae')) for p in ds.paths}))
+    fixed = {**{k: getattr(cfg, k) for k in ('seq_len', 'batch_size', 'lr', 'lr_decay', 'min_lr', 'grad_clip',
+                                             'done_weight')}, 'seed': seed, 'vae': vae}
     names = ['loss', 'z_loss'] + (['done_loss'] if cfg.predict_done else [])
-    st = fit(step, batches, model, opt, out / 'mdnrnn.pt', fixed, cfg.epochs, total, names, cfg.ckpt_every, 'train M', progress)
-    model.cpu(); save_weights(out / 'mdnrnn.safetensors', model, model.config, steps=st['step'], epochs=round(st['step'] / per_epoch, 3),
-                              seed=seed, episodes=len(ds.paths), seconds=round(st['seconds'], 1), train_config=asdict(cfg), device=str(device), vae=vae)
+    st = fit(step, batches, model, opt, out / 'mdnrnn.pt', fixed, cfg.epochs, total, names, cfg.ckpt_every, 'train M',
+             progress)
+    model.cpu(); save_weights(out / 'mdnrnn.safetensors', model, model.config, steps=st['step'],
+                              epochs=round(st['step'] / per_epoch, 3),
+                              seed=seed, episodes=len(ds.paths), seconds=round(st['seconds'], 1),
+                              train_config=asdict(cfg), device=str(device), vae=vae)
     return model
 
 # %% ../nbs/03_mdnrnn.ipynb #99d225fd
@@ -231,8 +214,11 @@ def load_mdnrnn(path, # a `.safetensors` written by `train_mdnrnn` (e.g. assets/
     return load_model(path, MDNRNN, 'hidden_dim')
 
 @torch.no_grad()
-def validation_loss(model:MDNRNN, series, # encoded series files
-                    seq_len:int=500, seed:int=0) -> dict:
+def validation_loss(model:MDNRNN, # M
+                    series, # encoded series files
+                    seq_len:int=500, # steps per window
+                    seed:int=0, # seeds the windows and the z samples
+                   ) -> dict:
     "Mean losses of `model` over the series (one window each, fixed seed)."
     torch.manual_seed(seed); tot, n = {}, 0
     for b in SequenceDataset(series, seq_len + 1, ('mu', 'logvar', 'action', 'done'), 50, seed):

@@ -11,84 +11,110 @@ from dataclasses import asdict
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['NEAR_CONSTANT', 'EVAL_EPISODES', 'DOOM_WORLDS', 'STAGE_FILES', 'stage_collect', 'stage_vae', 'stage_mdnrnn',
-           'safeguards', 'controller_parts', 'check_parts', 'stage_controller', 'ProgressBackend', 'evaluation_spec',
-           'stage_evaluate', 'experiment_stages', 'minutes', 'key_result', 'write_report', 'read_report',
-           'run_experiment']
+__all__ = ['NEAR_CONSTANT', 'WORLDS', 'STAGE_FILES', 'stage_collect', 'stage_vae', 'stage_mdnrnn', 'safeguards',
+           'stage_controller', 'evaluation_spec', 'stage_evaluate', 'experiment_stages', 'minutes', 'key_result',
+           'write_report', 'read_report', 'run_experiment']
 
 # %% ../nbs/09_pipeline.ipynb #6da7f01f
 import numpy as np
 from tqdm.auto import tqdm
-from .data import atomic_write, collect_preset, collect_rollouts, file_fingerprint, save_json, set_seed, shard_meta
-from .vae import assets_dir, encode_rollouts, load_vae, train_vae, vae_preset
-from .mdnrnn import load_mdnrnn, mdn_preset, train_mdnrnn, validation_loss
+from .data import collect_rollouts, shard_meta
+from .plumbing import atomic_write, file_fingerprint, save_json, set_seed, assets_dir
+from .presets import collect_preset, vae_preset, mdn_preset, es_preset, run_preset
+from .vae import encode_rollouts, load_vae, train_vae
+from .mdnrnn import load_mdnrnn, train_mdnrnn, validation_loss
 from .dream import initial_z_stats, load_z0, save_z0
 from .checkpoint import read_weights
 from .controller import CONTROLLERS
-from .agent import AgentSpec, DreamFitness, RealFitness, agent_parts, dream_actions, episode_stats, make_backend
-from .evolve import es_preset, load_controller, train_controller
+from .agent import AgentSpec, ProgressBackend, agent_parts, check_parts, controller_parts, make_backend
+from .fitness import DreamFitness, RealFitness, dream_actions, episode_stats
+from .evolve import load_controller, train_controller
 
 # %% ../nbs/09_pipeline.ipynb #0beddffd
-def stage_collect(run, env:str, preset:str='laptop', # run folder, game, preset
-                  seed:int=0, workers:int=2, progress:bool=True,
+def stage_collect(run, # run folder
+                  env:str, # 'carracing' or 'doom'
+                  preset:str='laptop', # 'smoke', 'laptop' or 'paper'
+                  seed:int=0, # seed of the run
+                  workers:int=2, # worker processes (None: 2)
+                  progress:bool=True, # show tqdm progress bars
                   backend:str='local', # 'serial', 'local' (a process pool) or 'ray'
-                  address:str=None, # ray: the cluster to join
+                  address:str=None, # with backend 'ray': the cluster to join, e.g. HEAD_IP:6379 (None: start Ray here)
                   **overrides, # fields of `CollectConfig` (e.g. n_rollouts)
                  ) -> dict:
     "Collect random-policy rollouts into `run/rollouts`."
-    if workers is not None and workers < 1: raise ValueError(f"--workers {workers}: expected at least 1")
+    if workers is not None and workers < 1: raise ValueError(f"`workers`={workers}: expected at least 1")
     cfg = collect_preset(env, preset, **overrides); set_seed(seed)
     be = make_backend(backend, workers, address) if backend == 'ray' else None
-    try: man = collect_rollouts(cfg, Path(run) / 'rollouts', seed=seed, workers=1 if backend == 'serial' else workers or 2, progress=progress, backend=be)
+    try: man = collect_rollouts(cfg, Path(run) / 'rollouts', seed=seed,
+                                workers=1 if backend == 'serial' else workers or 2, progress=progress, backend=be)
     finally:
         if be: be.close()
-    return dict(episodes=man['n_episodes'], steps=man['n_steps'], **{k: man['last_run'][k] for k in ('new_episodes', 'episodes_per_min', 'steps_per_s')})
+    last = {k: man['last_run'][k] for k in ('new_episodes', 'episodes_per_min', 'steps_per_s')}
+    return dict(episodes=man['n_episodes'], steps=man['n_steps'], **last)
 
 def _need(paths:list, what:str, hint:str, env:str=None, # when given: every file must hold an episode of this game
          ) -> list:
     "`paths`, or a clear error saying which stage makes them (or which file holds another game)."
     if not paths: raise FileNotFoundError(f"{what}: none found; {hint}")
     for p in paths if env else []:
-        if (got := shard_meta(p).get('env')) != env: raise ValueError(f"{p}: an episode of {got}, in a {env} run; move it out of this folder")
+        if (got := shard_meta(p).get('env')) != env: raise ValueError(f"{p}: an episode of {got}, in a {env} run; "
+                                                                      "move it out of this folder")
     return paths
 
 # %% ../nbs/09_pipeline.ipynb #505eb390
-def stage_vae(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, progress:bool=True,
+def stage_vae(run, # run folder
+              env:str, # 'carracing' or 'doom'
+              preset:str='laptop', # 'smoke', 'laptop' or 'paper'
+              seed:int=0, # seed of the run
+              workers:int=2, # torch CPU threads
+              progress:bool=True, # show tqdm progress bars
               device:str='cpu', # where V trains and encodes ('cuda' on a GPU machine)
               in_memory:bool=False, # keep every shard's frames in memory after the first read
               **overrides, # fields of `VAETrainConfig` (e.g. epochs, max_steps)
              ) -> dict:
     "Train V on `run/rollouts` and encode every rollout into `run/encoded`."
     run = Path(run)
-    shards = _need(sorted((run / 'rollouts').glob('rollout_*.npz')), f"{run / 'rollouts'}: rollout shards", "run `world-models collect` with the same --env/--out first", env)
-    vae = train_vae(shards, run / 'vae', vae_preset(env, preset, threads=workers, **overrides), seed=seed, progress=progress,
-                    device=device, in_memory=in_memory)
+    shards = _need(sorted((run / 'rollouts').glob('rollout_*.npz')), f"{run / 'rollouts'}: rollout shards",
+                   "run `world-models collect` with the same `env` and `run` first", env)
+    vae = train_vae(shards, run / 'vae', vae_preset(env, preset, threads=workers, **overrides), seed=seed,
+                    progress=progress, device=device, in_memory=in_memory)
     encode_rollouts(vae, shards, run / 'encoded', progress=progress, device=device)
     rows = list(csv.DictReader((run / 'vae' / 'vae_metrics.csv').open()))[-100:]
-    return dict(steps=int(rows[-1]['step']), r_loss=round(float(np.mean([float(r['r_loss']) for r in rows])), 2), encoded=len(shards))
+    return dict(steps=int(rows[-1]['step']), r_loss=round(float(np.mean([float(r['r_loss']) for r in rows])), 2),
+                encoded=len(shards))
 
 # %% ../nbs/09_pipeline.ipynb #bd14ec2d
-def stage_mdnrnn(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, progress:bool=True,
+def stage_mdnrnn(run, # run folder
+                 env:str, # 'carracing' or 'doom'
+                 preset:str='laptop', # 'smoke', 'laptop' or 'paper'
+                 seed:int=0, # seed of the run
+                 workers:int=2, # torch CPU threads
+                 progress:bool=True, # show tqdm progress bars
                  device:str='cpu', # where M trains ('cuda' for the reference's 100 x 500 batches)
                  in_memory:bool=False, # keep every series in memory after the first read
-                 worlds:int=1, # Ms to train, each on its own share of the episodes: the agent's in `run/mdnrnn`, the others in `run/mdnrnn/world-I`
+                 worlds:int=1, # Ms to train, each on its share of the episodes (the agent's in `run/mdnrnn`)
                  **overrides, # fields of `MDNTrainConfig`
                 ) -> dict:
     "Train M on `run/encoded` (last 5% of episodes held out), store the dream's first-frame statistics."
     run = Path(run)
-    series = _need(sorted((run / 'encoded').glob('rollout_*.npz')), f"{run / 'encoded'}: encoded series", "run `world-models train-vae` with the same --env/--out first", env)
+    series = _need(sorted((run / 'encoded').glob('rollout_*.npz')), f"{run / 'encoded'}: encoded series",
+                   "run `world-models train-vae` with the same `env` and `run` first", env)
     cfg = mdn_preset(env, preset, threads=workers, **overrides)
     n_val = max(1, len(series) // 20) if len(series) > 1 else 0
     train, val = series[:len(series) - n_val], series[len(series) - n_val:]
-    if not 1 <= worlds <= len(train): raise ValueError(f"worlds={worlds}: expected 1 to {len(train)} (one training episode per M at least)")
-    m = train_mdnrnn(train[0::worlds], run / 'mdnrnn', cfg, seed=seed, progress=progress, device=device, in_memory=in_memory)
+    if not 1 <= worlds <= len(train): raise ValueError(f"worlds={worlds}: expected 1 to {len(train)} (one training "
+                                                       "episode per M at least)")
+    m = train_mdnrnn(train[0::worlds], run / 'mdnrnn', cfg, seed=seed, progress=progress, device=device,
+                     in_memory=in_memory)
     for i in range(1, worlds):  # the other worlds; all together take the steps of one M on every episode
-        train_mdnrnn(train[i::worlds], run / 'mdnrnn' / f'world-{i}', cfg, seed=seed + i, progress=progress, device=device, in_memory=in_memory)
+        train_mdnrnn(train[i::worlds], run / 'mdnrnn' / f'world-{i}', cfg, seed=seed + i, progress=progress,
+                     device=device, in_memory=in_memory)
     save_z0(run / 'mdnrnn' / 'z0.npz', initial_z_stats(train))
     res = dict(train_episodes=len(train), validation_episodes=len(val), worlds=worlds,
                validation=validation_loss(m, val, cfg.seq_len) if val else None)
     if res['validation'] and not all(np.isfinite(list(res['validation'].values()))):
-        raise ValueError(f"{run / 'mdnrnn'}: M's validation loss is {res['validation']} on {', '.join(map(str, val))}: not finite")
+        raise ValueError(f"{run / 'mdnrnn'}: M's validation loss is {res['validation']} on "
+                         f"{', '.join(map(str, val))}: not finite")
     save_json(run / 'mdnrnn' / 'validation.json', res)
     return res
 
@@ -96,136 +122,134 @@ def stage_mdnrnn(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, p
 NEAR_CONSTANT = 0.9  # a C that makes one move on more than this share of its dream steps is flagged
 
 def safeguards(fit:DreamFitness, # the fitness C was evolved with (its worlds and their veto counts)
-               spec:AgentSpec, out:Path, tau:float, seed:int, # the agent, its controller folder, the dream's temperature and seed
+               spec:AgentSpec, # the agent
+               out:Path, # its controller folder
+               tau:float, # the dream's temperature
+               seed:int, # seeds the dreams
               ) -> dict:
-    "What guarded a dream-trained C against a dream's trick: worlds and how often each was the worst, and C's moves in its dream."
-    shares = dream_actions(load_mdnrnn(spec.mdnrnn), load_z0(spec.z0), load_controller(out / 'controller.safetensors').get_flat(), 64, tau, seed)
-    res = dict(dream_actions={k: round(v, 3) for k, v in shares.items()}, near_constant=max(shares.values()) > NEAR_CONSTANT)
-    if fit.worlds and hasattr(fit, 'worst_counts'):  # share of candidate judgements each world decided (0: the agent's own M)
+    "What guarded a dream-trained C against a dream's trick: how often each world was the worst, and C's dream moves."
+    shares = dream_actions(load_mdnrnn(spec.mdnrnn), load_z0(spec.z0),
+                           load_controller(out / 'controller.safetensors').get_flat(), 64, tau, seed)
+    res = dict(dream_actions={k: round(v, 3) for k, v in shares.items()},
+               near_constant=max(shares.values()) > NEAR_CONSTANT)
+    # share of candidate judgements each world decided (0: the agent's own M)
+    if fit.worlds and hasattr(fit, 'worst_counts'):
         res['worst_world'] = [round(float(c), 3) for c in fit.worst_counts / fit.worst_counts.sum()]
     return res
 
 # %% ../nbs/09_pipeline.ipynb #0354b812
-def controller_parts(run, env:str, shipped:bool=False) -> dict:
-    "Absolute paths of V, M and z0 for a controller run, with a clear error when one is missing."
-    src = assets_dir() if shipped else Path(run)
-    parts = agent_parts(src, env)
-    missing = [k for k in ('vae', 'mdnrnn', 'z0') if not parts[k]]
-    if missing: raise FileNotFoundError(f"{src}: no {', '.join(missing)} found; run `world-models train-vae` and `train-mdnrnn` "
-                                        "with the same --env/--out first, or pass --shipped")
-    return {k: str(Path(parts[k]).resolve()) for k in ('vae', 'mdnrnn', 'z0')}
-
 def _relative(path, run) -> str:
     "`path` relative to the run folder when it lies inside it (so the folder can be moved or copied), else absolute."
     p, r = Path(path).resolve(), Path(run).resolve()
     return str(p.relative_to(r)) if p.is_relative_to(r) else str(p)
 
-def check_parts(spec:AgentSpec):
-    "Load V, M and z0 once and check they fit the game, C's shape and each other; every error names its file."
-    vae, mdn, z0, c = load_vae(spec.vae) if spec.vae else None, load_mdnrnn(spec.mdnrnn), load_z0(spec.z0), CONTROLLERS[spec.controller]
-    want, have = (c.action_dim, spec.env == 'doom'), (mdn.action_dim, mdn.predict_done)
-    if have != want: raise ValueError(f"{spec.mdnrnn}: an M for {have[0]} action(s) (death head {have[1]}); a {spec.env} M has {want[0]} (death head {want[1]})")
-    if vae is not None and vae.z_dim != mdn.z_dim: raise ValueError(f"{spec.vae}: a V with z={vae.z_dim}; the M {spec.mdnrnn} expects z={mdn.z_dim}")
-    made_by, fp = read_weights(spec.mdnrnn)[2].get('vae'), read_weights(spec.vae)[2].get('fingerprint') if spec.vae else None
-    if made_by and fp and fp not in made_by.split(','):  # M learned the latents of another V (V was trained again since)
-        raise ValueError(f"{spec.mdnrnn}: this M learned the latents of V {made_by}, but {spec.vae} is V {fp}; run `world-models train-mdnrnn` again")
-    if z0['mu'].shape[1] != mdn.z_dim: raise ValueError(f"{spec.z0}: starts of z={z0['mu'].shape[1]}; the M {spec.mdnrnn} expects z={mdn.z_dim}")
-    need = sum(mdn.z_dim if k == 'z' else mdn.hidden_dim for k in c.inputs)
-    if need != c.in_dim: raise ValueError(f"{spec.mdnrnn}: M (z={mdn.z_dim}, hidden={mdn.hidden_dim}) gives C {need} inputs; a {spec.controller} C takes {c.in_dim}")
-
-def stage_controller(run, env:str, preset:str='laptop', seed:int=0, workers:int=2, progress:bool=True,
+def stage_controller(run, # run folder
+                     env:str, # 'carracing' or 'doom'
+                     preset:str='laptop', # 'smoke', 'laptop' or 'paper'
+                     seed:int=0, # seed of the run
+                     workers:int=2, # worker processes
+                     progress:bool=True, # show tqdm progress bars
                      in_dream:bool=False, # score in M's dream (Doom) instead of the real game
-                     tau:float=1.15, # dream temperature
+                     tau:float=1.15, # the dream's temperature (the paper's best transfer: 1.15)
                      death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample'
-                     shipped:bool=False, # use the V and M in assets/
+                     shipped:bool=False, # use the V, M and z0 shipped in assets/ instead of the run folder's
                      backend:str='local', # 'serial', 'local' or 'ray'
                      address:str=None, # ray: the cluster to join
                      name:str='controller', # sub-folder of `run` for this controller
                      controller:str=None, # C's shape, a key of `CONTROLLERS` (default: the game's; e.g. 'carracing-v')
-                     init:str=None, # a controller file of the same shape whose weights are the first mean (default: zeros)
-                     worlds:list=(), # in the dream: other Ms (files, same V) that dream too (see `DreamFitness`)
-                     judge:str='worst', # with worlds: score each candidate by its worst world, or by all its dreams ('all')
-                     **overrides, # fields of `ESConfig`
+                     init:str=None, # a C file of the same shape: its weights are the first mean (default: zeros)
+                     worlds:list=(), # in the dream: other M files (same V) that dream too, the agent keeping its own M
+                     judge:str='worst', # with worlds: score a candidate by its worst world, or all its dreams ('all')
+                     **overrides, # fields of `ESConfig` (e.g. generations, popsize)
                     ) -> dict:
     "Evolve C with CMA-ES into `run/name` (default `run/controller`)."
-    if in_dream and env != 'doom': raise ValueError("--in-dream: only Doom's M predicts deaths (the dream's reward); train CarRacing's C in the real game")
-    if controller and not controller.startswith(env): raise ValueError(f"--controller {controller}: not a controller for {env} (see CONTROLLERS)")
-    if worlds and not in_dream: raise ValueError("--worlds: other Ms dream only with --in-dream")
-    if missing := [str(w) for w in worlds if not Path(w).is_file()]: raise FileNotFoundError(f"--worlds: no such M file: {', '.join(missing)}")
-    out = Path(run) / name; spec = AgentSpec(env, controller=controller, **controller_parts(run, env, shipped)); check_parts(spec)
+    if in_dream and env != 'doom': raise ValueError("`in_dream`: only Doom's M predicts deaths (the dream's reward); "
+                                                    "train CarRacing's C in the real game")
+    if controller and not controller.startswith(env): raise ValueError(f"`controller`={controller}: not a controller "
+                                                                       f"for {env} (see CONTROLLERS)")
+    if worlds and not in_dream: raise ValueError("`worlds`: other Ms dream only with `in_dream`")
+    if missing := [str(w) for w in worlds if not Path(w).is_file()]:
+        raise FileNotFoundError(f"`worlds`: no such M file: {', '.join(missing)}")
+    out = Path(run) / name
+    spec = AgentSpec(env, controller=controller, **controller_parts(run, env, shipped))
+    check_parts(spec)
     own = load_mdnrnn(spec.mdnrnn) if worlds else None
     for w in worlds:  # each world must dream in the agent's latent space
         m = load_mdnrnn(w)
         if (m.z_dim, m.action_dim, m.predict_done) != (own.z_dim, own.action_dim, own.predict_done):
-            raise ValueError(f"--worlds: {w} is an M for z={m.z_dim}, {m.action_dim} action(s), death head {m.predict_done}; the agent's M {spec.mdnrnn} has z={own.z_dim}, {own.action_dim}, {own.predict_done}")
+            raise ValueError(f"`worlds`: {w} is an M for z={m.z_dim}, {m.action_dim} action(s), death head "
+                             f"{m.predict_done}; the agent's M {spec.mdnrnn} has z={own.z_dim}, {own.action_dim}, "
+                             f"{own.predict_done}")
     cfg = es_preset(env, preset, **overrides); be = make_backend(backend, workers, address)
     try:
         if in_dream: fit = ev = DreamFitness(spec, be, tau, death=death, worlds=worlds, judge=judge)
         else:  # train on the agent-view renderer, cut short by patience; judge the mean on full games, pixel-identical
             fit = RealFitness(spec, be, patience=cfg.patience, renderer='agent', slots=16)
             ev = RealFitness(spec, be, renderer='exact')
-        fps = {k: file_fingerprint(getattr(spec, k)) for k in ('vae', 'mdnrnn', 'z0')}  # what C is made from: a resume must match
+        # what C is made from: a resume must match
+        fps = {k: file_fingerprint(getattr(spec, k)) for k in ('vae', 'mdnrnn', 'z0')}
         how = dict(in_dream=in_dream, tau=tau if in_dream else None, death=death if in_dream else None,
                    **({'worlds': [str(w) for w in worlds], 'judge': judge} if worlds else {}))
-        rec = dict(asdict(spec), **{k: _relative(getattr(spec, k), run) for k in fps}, **how, fingerprints=fps)  # a copied run folder uses its own files
-        res = train_controller(fit, spec.controller, out, cfg, seed=seed, progress=progress, eval_fitness=ev, x0=load_controller(init).get_flat() if init else None,
-                               made_from=dict(how, **fps, worlds_fp=[file_fingerprint(w) for w in worlds]), record={'agent.json': rec})
+        # a copied run folder uses its own files
+        rec = dict(asdict(spec), **{k: _relative(getattr(spec, k), run) for k in fps}, **how, fingerprints=fps)
+        res = train_controller(fit, spec.controller, out, cfg, seed=seed, progress=progress, eval_fitness=ev,
+                               x0=load_controller(init).get_flat() if init else None,
+                               made_from=dict(how, **fps, worlds_fp=[file_fingerprint(w) for w in worlds]),
+                               record={'agent.json': rec})
     finally: be.close()
-    return dict(in_dream=in_dream, **{k: res[k] for k in ('generations', 'seconds', 'best')}, **(safeguards(fit, spec, out, tau, seed) if in_dream else {}))
-
-# %% ../nbs/09_pipeline.ipynb #782278fe
-class ProgressBackend:
-    "A backend run in rounds of `workers` tasks, ticking a tqdm bar by `size(task)` after each: same results, same order."
-    def __init__(self, backend, # the backend that runs the tasks
-                 bar, # a tqdm bar
-                 size=lambda task: 1, # how many units (e.g. episodes) a task is
-                ):
-        self.backend, self.bar, self.size, self.workers = backend, bar, size, backend.workers
-    def map(self, fn, tasks:list) -> list:
-        "Like the backend's `map`, in rounds."
-        out, k = [], max(1, self.workers or 1)
-        for i in range(0, len(tasks), k):
-            out += self.backend.map(fn, tasks[i:i + k]); self.bar.update(sum(map(self.size, tasks[i:i + k])))
-        return out
-    def close(self): self.bar.close(); self.backend.close()
+    guards = safeguards(fit, spec, out, tau, seed) if in_dream else {}
+    return dict(in_dream=in_dream, **{k: res[k] for k in ('generations', 'seconds', 'best')}, **guards)
 
 # %% ../nbs/09_pipeline.ipynb #a249d348
 def evaluation_spec(agent, # a run folder or assets/
-                    env:str, name:str='controller', # the controller's sub-folder in a run folder
+                    env:str, # 'carracing' or 'doom'
+                    name:str='controller', # the controller's sub-folder in a run folder
                    ) -> tuple[AgentSpec, Path]:
     "The spec and controller file of the agent in `agent`."
     agent = Path(agent); meta = agent / name / 'agent.json'
     if meta.exists():
-        try: d = json.loads(meta.read_text()); spec = AgentSpec(**{k: d[k] for k in ('env', 'vae', 'mdnrnn', 'z0', 'controller', 'sample_z')})
-        except (ValueError, KeyError, TypeError) as e: raise ValueError(f"{meta}: not an agent record ({type(e).__name__}: {e})") from None
+        try: d = json.loads(meta.read_text()); spec = AgentSpec(**{k: d[k] for k in ('env', 'vae', 'mdnrnn', 'z0',
+                                                                                     'controller', 'sample_z')})
+        except (ValueError, KeyError,
+                TypeError) as e: raise ValueError(f"{meta}: not an agent record ({type(e).__name__}: {e})") from None
         if spec.env != env: raise ValueError(f"{meta}: this agent plays {spec.env}, not {env}")
         for k in ('vae', 'mdnrnn', 'z0'):  # relative paths are the run folder's own files
-            if getattr(spec, k) and not Path(getattr(spec, k)).is_absolute(): setattr(spec, k, str(agent / getattr(spec, k)))
+            if getattr(spec, k) and not Path(getattr(spec, k)).is_absolute(): setattr(spec, k,
+                                                                                      str(agent / getattr(spec, k)))
         for k, fp in d.get('fingerprints', {}).items():
             if file_fingerprint(getattr(spec, k)) != fp:
-                raise ValueError(f"{getattr(spec, k)}: changed since the controller in {meta.parent} was trained with it; train the controller again")
+                raise ValueError(f"{getattr(spec, k)}: changed since the controller in {meta.parent} was trained with "
+                                 "it; train the controller again")
         return spec, agent / name / 'controller.safetensors'
     parts = agent_parts(agent, env)
     if not all(parts.values()):
-        fix = ("the package was installed without its shipped weights: reinstall it, or pass --agent RUN_FOLDER"
+        fix = ("the package was installed without its shipped weights: reinstall it, or pass a run folder as `agent`"
                if agent.resolve() == assets_dir().resolve() else "train one with `world-models train-controller`")
-        raise FileNotFoundError(f"{agent}: no complete {env} agent (missing {[k for k, v in parts.items() if not v]}); {fix}")
+        raise FileNotFoundError(f"{agent}: no complete {env} agent (missing "
+                                f"{[k for k, v in parts.items() if not v]}); {fix}")
     return AgentSpec(env, parts['vae'], parts['mdnrnn'], parts['z0']), Path(parts['controller'])
 
-def stage_evaluate(agent, env:str, episodes:int=100, seed:int=0, workers:int=2,
-                   dream:bool=False, tau:float=1.15, # play in the dream at this temperature instead
+def stage_evaluate(agent, # a run folder or assets/
+                   env:str, # 'carracing' or 'doom'
+                   episodes:int=100, # episodes to play
+                   seed:int=0, # seeds the episodes
+                   workers:int=2, # worker processes
+                   dream:bool=False, # play in the dream instead of the real game
+                   tau:float=1.15, # the dream's temperature
                    death:str='threshold', # the dream's death rule
                    name:str='controller', # the controller's sub-folder in a run folder
-                   backend:str='local', address:str=None, # where the episodes run (see `make_backend`)
+                   backend:str='local', # 'serial', 'local' or 'ray' (see `make_backend`)
+                   address:str=None, # ray: the cluster to join
                    progress:bool=False, # show a tqdm bar of the episodes played
                    renderer:str='gym', # CarRacing: 'gym' for every reported score; 'agent' measures the training game
                   ) -> dict:
     "Score an agent over full episodes: env, episodes, mean, std, seed (and min, max, world)."
-    if episodes < 1: raise ValueError(f"--episodes {episodes}: expected at least 1")
-    if dream and env != 'doom': raise ValueError("--dream: only Doom has a dream with deaths to score")
+    if episodes < 1: raise ValueError(f"`episodes`={episodes}: expected at least 1")
+    if dream and env != 'doom': raise ValueError("`dream`: only Doom has a dream with deaths to score")
     spec, cpath = evaluation_spec(agent, env, name); check_parts(spec)
     x = load_controller(cpath).get_flat()[None]; be = make_backend(backend, workers, address)
-    if progress and not dream: be = ProgressBackend(be, tqdm(total=episodes, desc=f'evaluate {env}', unit='ep'), lambda t: len(t[2]))
+    if progress and not dream: be = ProgressBackend(be, tqdm(total=episodes, desc=f'evaluate {env}', unit='ep'),
+                                                    lambda t: len(t[2]))
     fit = DreamFitness(spec, be, tau, death=death) if dream else RealFitness(spec, be, renderer=renderer)
     try: s = fit.scores(x, episodes, seed)[0]
     finally: be.close()
@@ -235,24 +259,33 @@ def stage_evaluate(agent, env:str, episodes:int=100, seed:int=0, workers:int=2,
                 **({'renderer': renderer} if renderer != 'gym' else {}))
 
 # %% ../nbs/09_pipeline.ipynb #d4f3dc9b
-EVAL_EPISODES = {'smoke': 2, 'laptop': 100, 'paper': 100}  # paper: 100 episodes for the reported scores
-DOOM_WORLDS = {'smoke': 2, 'laptop': 2, 'paper': 1}  # Ms on shares of the data that judge C together (laptop: a trick must fool both)
+WORLDS = 'mdnrnn/world-*/mdnrnn.safetensors'  # the other Ms of a run with several worlds
 
-def experiment_stages(env:str, preset:str, seed:int, workers:int, progress:bool, tau:float=1.15, death:str='threshold',
-                      backend:str='local', address:str=None, # where rollouts run (collect, controller, evaluate)
+def experiment_stages(env:str, # 'carracing' or 'doom'
+                      preset:str, # 'smoke', 'laptop' or 'paper'
+                      seed:int, # seed of the run
+                      workers:int, # worker processes (None: 2, or every CPU of a Ray cluster)
+                      progress:bool, # show tqdm progress bars
+                      tau:float=1.15, # Doom's dream temperature
+                      death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample'
+                      backend:str='local', # 'serial', 'local' or 'ray'
+                      address:str=None, # ray: the cluster to join
                      ) -> list:
     "(name, function of the run folder) for every stage of an experiment."
     kw = dict(env=env, preset=preset, seed=seed, workers=workers or 2, progress=progress)  # V and M: torch threads here
     be = dict(kw, workers=workers, backend=backend, address=address)
     return [('collect', lambda run: stage_collect(run, **be)),
             ('vae', lambda run: stage_vae(run, **kw)),
-            ('mdnrnn', lambda run: stage_mdnrnn(run, **kw, worlds=DOOM_WORLDS[preset] if env == 'doom' else 1)),
+            ('mdnrnn', lambda run: stage_mdnrnn(run, **kw, worlds=run_preset(env, preset).worlds)),
             ('controller', lambda run: stage_controller(run, **be, in_dream=env == 'doom', tau=tau, death=death,
-                                                        worlds=sorted(Path(run).glob('mdnrnn/world-*/mdnrnn.safetensors')))),
-            ('evaluate', lambda run: stage_evaluate(run, env, EVAL_EPISODES[preset], seed=seed + 1000, workers=workers, backend=backend, address=address, progress=progress))]
+                                                        worlds=sorted(Path(run).glob(WORLDS)))),
+            ('evaluate', lambda run: stage_evaluate(run, env, run_preset(env, preset).eval_episodes, seed=seed + 1000,
+                                                    workers=workers, backend=backend, address=address,
+                                                    progress=progress))]
 
 # %% ../nbs/09_pipeline.ipynb #01b48654
-def minutes(seconds:float) -> str:
+def minutes(seconds:float, # a wall-clock duration
+           ) -> str:
     "Wall-clock as minutes to 0.1, with the seconds under two minutes (a smoke stage takes seconds)."
     return f"{seconds / 60:.1f}" + (f" ({seconds:.0f} s)" if seconds < 120 else '')
 
@@ -263,67 +296,97 @@ def key_result(stage:str, # the stage's name
     if stage == 'collect': return f"{res['episodes']:,} episodes, {res['steps']:,} steps"
     if stage == 'vae': return f"reconstruction loss {res['r_loss']:.1f} after {res['steps']:,} steps"
     if stage == 'mdnrnn' and 'validation' in res:
-        return "held-out loss " + ', '.join(f"{k} {v:.3f}" for k, v in res['validation'].items() if isinstance(v, (int, float)))
+        nums = {k: v for k, v in res['validation'].items() if isinstance(v, (int, float))}
+        return "held-out loss " + ', '.join(f"{k} {v:.3f}" for k, v in nums.items())
     if stage == 'controller' and res.get('best'):
-        b = res['best']; return f"best mean {b['mean']:.0f} ± {b.get('std', 0):.0f} at generation {b['generation']} of {res['generations']}"
-    if stage == 'evaluate': return f"{res['mean']:.0f} ± {res['std']:.0f} over {res['episodes']} {res.get('world', 'real')} episodes"
+        b = res['best']
+        return (f"best mean {b['mean']:.0f} ± {b.get('std', 0):.0f} at generation {b['generation']} "
+                f"of {res['generations']}")
+    if stage == 'evaluate':
+        return f"{res['mean']:.0f} ± {res['std']:.0f} over {res['episodes']} {res.get('world', 'real')} episodes"
     nums = {k: v for k, v in res.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     return ', '.join(f"{k} {v:,.4g}" for k, v in list(nums.items())[:3])
 
 # %% ../nbs/09_pipeline.ipynb #30a90d34
-def write_report(run, report:dict) -> dict:
+def write_report(run, # run folder
+                 report:dict, # env, preset, seed and each stage's seconds and result
+                ) -> dict:
     "Atomically write `report.json` and a markdown table of the stages' wall-clock and results."
     run = Path(run); save_json(run / 'report.json', report)
-    lines = [f"# {report['env']} ({report['preset']}, seed {report['seed']})", '', '| stage | minutes | key result |', '|---|--:|---|']
-    for name, st in report['stages'].items(): lines.append(f"| {name} | {minutes(st['seconds'])} | {key_result(name, st['result'])} |")
+    lines = [f"# {report['env']} ({report['preset']}, seed {report['seed']})", '', '| stage | minutes | key result |',
+             '|---|--:|---|']
+    for name, st in report['stages'].items(): lines.append(f"| {name} | {minutes(st['seconds'])} | "
+                                                           f"{key_result(name, st['result'])} |")
     total = sum(st['seconds'] for st in report['stages'].values())
     lines += [f"| **total** | **{minutes(total)}** | |", '']
     if 'evaluate' in report['stages']:
-        e = report['stages']['evaluate']['result']; lines.append(f"Real-game score: **{e['mean']:.0f} ± {e['std']:.0f}** over {e['episodes']} episodes.")
+        e = report['stages']['evaluate']['result']
+        lines.append(f"Real-game score: **{e['mean']:.0f} ± {e['std']:.0f}** over {e['episodes']} episodes.")
     c = report['stages'].get('controller', {}).get('result', {})
     if 'worst_world' in c:
-        lines.append(f"\nSafeguard, several worlds: C was judged by the worst of {len(c['worst_world'])} Ms, each trained on its own share of the "
-                     f"data; share of judgements each decided: {', '.join(f'{s:.0%}' for s in c['worst_world'])} (the first is the agent's own).")
+        lines.append(f"\nSafeguard, several worlds: C was judged by the worst of {len(c['worst_world'])} Ms, each "
+                     "trained on its own share of the "
+                     f"data; share of judgements each decided: {', '.join(f'{s:.0%}' for s in c['worst_world'])} (the "
+                     "first is the agent's own).")
     if 'dream_actions' in c:
         a = c['dream_actions']; fired = c['near_constant']
-        lines.append(f"\nSafeguard, near-constant check: in 64 dreams C moves left {a['left']:.0%}, stays {a['stay']:.0%}, moves right {a['right']:.0%}"
-                     + (f": **fired**, one move above {NEAR_CONSTANT:.0%} of the steps, a dream trick that likely ends at a wall." if fired else "."))
+        lines.append(f"\nSafeguard, near-constant check: in 64 dreams C moves left {a['left']:.0%}, stays "
+                     f"{a['stay']:.0%}, moves right {a['right']:.0%}"
+                     + (f": **fired**, one move above {NEAR_CONSTANT:.0%} of the steps, a dream trick that likely "
+                        "ends at a wall." if fired else "."))
     atomic_write(run / 'report.md', lambda tmp: Path(tmp).write_text('\n'.join(lines) + '\n'))
     return report
 
 STAGE_FILES = {'collect': 'rollouts/manifest.json', 'vae': 'vae/vae.safetensors', 'mdnrnn': 'mdnrnn/mdnrnn.safetensors',
                'controller': 'controller/controller.safetensors'}  # what a finished stage leaves behind
 
-def read_report(run) -> dict:
+def read_report(run, # run folder
+               ) -> dict:
     "`run/report.json` ({} if absent); a file that is not a report raises naming it."
     p = Path(run) / 'report.json'
     if not p.exists(): return {}
     try: old = json.loads(p.read_text())
-    except (OSError, ValueError) as e: raise ValueError(f"{p}: not a readable report ({type(e).__name__}: {e}); move it away to start the report again") from None
-    if not isinstance(old, dict) or not {'env', 'preset', 'seed'} <= set(old) or not isinstance(old.get('stages', {}), dict):
-        raise ValueError(f"{p}: expected a JSON object with env, preset, seed and stages; move it away to start the report again")
+    except (OSError,
+            ValueError) as e: raise ValueError(f"{p}: not a readable report ({type(e).__name__}: {e}); move it away "
+                                               "to start the report again") from None
+    if not isinstance(old, dict) or not {'env', 'preset', 'seed'} <= set(old) or not isinstance(old.get('stages', {}),
+                                                                                                dict):
+        raise ValueError(f"{p}: expected a JSON object with env, preset, seed and stages; move it away to start the "
+                         "report again")
     return old
 
-def run_experiment(env:str, preset:str='laptop', run=None, seed:int=0, workers:int=2, progress:bool=True, tau:float=1.15, death:str='threshold',
-                   backend:str='local', address:str=None, # where rollouts run (see `make_backend`)
+def run_experiment(env:str, # 'carracing' or 'doom'
+                   preset:str='laptop', # 'smoke', 'laptop' or 'paper'
+                   run=None, # run folder (default: runs/ENV-PRESET)
+                   seed:int=0, # seed of the run
+                   workers:int=2, # worker processes (None: 2, or every CPU of a Ray cluster)
+                   progress:bool=True, # show tqdm progress bars
+                   tau:float=1.15, # Doom's dream temperature
+                   death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample'
+                   backend:str='local', # 'serial', 'local' or 'ray'
+                   address:str=None, # ray: the cluster to join
                   ) -> dict:
     "Every stage in order into `run` (default runs/ENV-PRESET), skipping stages already done; returns the report."
     run = Path(run or Path('runs') / f'{env}-{preset}'); run.mkdir(parents=True, exist_ok=True)
     old = read_report(run); report = dict(env=env, preset=preset, seed=seed, stages=dict(old.get('stages', {})))
     if old and (old['env'], old['preset'], old['seed']) != (env, preset, seed):
-        raise ValueError(f"{run / 'report.json'}: this folder holds a {old['env']} / {old['preset']} / seed {old['seed']} run; use another --out")
+        raise ValueError(f"{run / 'report.json'}: this folder holds a {old['env']} / {old['preset']} / seed "
+                         f"{old['seed']} run; use another run folder")
     done = list(report['stages'])
     gone = next((i for i, s in enumerate(done) if s in STAGE_FILES and not (run / STAGE_FILES[s]).exists()), None)
-    for s in done[gone:] if gone is not None else []: del report['stages'][s]  # a stage whose files are gone is run again, and every later one
+    # a stage whose files are gone is run again, and every later one
+    for s in done[gone:] if gone is not None else []: del report['stages'][s]
     stages = experiment_stages(env, preset, seed, workers, progress, tau, death, backend, address)
     if all(name in report['stages'] for name, _ in stages):
-        if progress: print(f"{run}: every stage is already done, nothing left to do (see {run / 'report.md'})", file=sys.stderr)
+        if progress: print(f"{run}: every stage is already done, nothing left to do (see {run / 'report.md'})",
+                           file=sys.stderr)
         return report
     bar = tqdm(stages, desc=f'{env} {preset}', unit='stage', disable=not progress)
     for name, fn in bar:
         if name in report['stages']: continue
         bar.set_postfix(stage=name); t0 = time.perf_counter(); res = fn(run)
-        wall = time.perf_counter() - t0  # a stage resumed from its checkpoint reports the total it logged (CMA-ES: every generation's seconds)
+        # a stage resumed from its checkpoint reports the total it logged (CMA-ES: every generation's seconds)
+        wall = time.perf_counter() - t0
         report['stages'][name] = dict(seconds=round(max(wall, res.get('seconds', 0)), 1), result=res)
         write_report(run, report)
     return report

@@ -11,9 +11,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['ConvVAE', 'to_input', 'to_frames', 'param_table', 'reparameterize', 'kl_divergence', 'vae_loss', 'VAETrainConfig',
-           'vae_preset', 'vae_step', 'vae_fingerprint', 'train_vae', 'encode_frames', 'encode_rollouts', 'assets_dir',
-           'load_vae']
+__all__ = ['ConvVAE', 'to_input', 'to_frames', 'param_table', 'reparameterize', 'kl_divergence', 'vae_loss', 'vae_step',
+           'vae_fingerprint', 'train_vae', 'encode_frames', 'decode_z', 'encode_mu', 'encode_rollouts', 'load_vae']
 
 # %% ../nbs/02_vae.ipynb #abe0c664
 import numpy as np
@@ -21,8 +20,10 @@ import torch
 import torch.nn as nn
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .data import FrameDataset, preset_fields, load_rollout, save_json, save_rollout, set_seed, shard_meta, shard_ok
+from .data import FrameDataset, load_rollout, save_rollout, shard_meta, shard_ok
+from .plumbing import save_json, set_seed, assets_dir
 from .checkpoint import fit, load_model, save_weights
+from .presets import VAETrainConfig, vae_preset
 
 # %% ../nbs/02_vae.ipynb #7e31c11c
 class ConvVAE(nn.Module):
@@ -31,7 +32,8 @@ class ConvVAE(nn.Module):
         super().__init__()
         self.z_dim = z_dim
         chans = [3, 32, 64, 128, 256]
-        self.encoder = nn.Sequential(*[m for i in range(4) for m in (nn.Conv2d(chans[i], chans[i+1], 4, stride=2), nn.ReLU())])
+        self.encoder = nn.Sequential(*[m for i in range(4) for m in (nn.Conv2d(chans[i], chans[i+1], 4, stride=2),
+                                                                     nn.ReLU())])
         self.fc_mu, self.fc_logvar = nn.Linear(1024, z_dim), nn.Linear(1024, z_dim)
         self.fc_dec = nn.Linear(z_dim, 1024)
         self.decoder = nn.Sequential(
@@ -50,39 +52,46 @@ def to_input(frames:torch.Tensor, # uint8 frames (B, 64, 64, 3) or (64, 64, 3)
     x = frames.reshape(-1, 64, 64, 3).permute(0, 3, 1, 2)  # (B, 3, 64, 64), a view: memory stays channels-last
     return x.float().div_(255)
 
-def to_frames(x:torch.Tensor) -> np.ndarray:
+def to_frames(x:torch.Tensor, # decoder output (B, 3, 64, 64) in [0, 1]
+             ) -> np.ndarray:
     "Decoder output (B, 3, 64, 64) in [0, 1] -> uint8 frames (B, 64, 64, 3)."
     return (x.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 # %% ../nbs/02_vae.ipynb #e0d4889f
 @patch
-def encode(self:ConvVAE, x:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def encode(self:ConvVAE, x:torch.Tensor, # frames (B, 3, 64, 64) in [0, 1]
+          ) -> tuple[torch.Tensor, torch.Tensor]:
     "Frames (B, 3, 64, 64) in [0, 1] -> mean and log-variance of z, each (B, z)."
     h = self.encoder(x).flatten(1)  # (B, 256*2*2) = (B, 1024)
     return self.fc_mu(h), self.fc_logvar(h)
 
 @patch
-def decode(self:ConvVAE, z:torch.Tensor) -> torch.Tensor:
+def decode(self:ConvVAE, z:torch.Tensor, # latents (B, z)
+          ) -> torch.Tensor:
     "Latents (B, z) -> frames (B, 3, 64, 64) in [0, 1]."
     return self.decoder(self.fc_dec(z)[:, :, None, None])  # (B, 1024, 1, 1)
 
 # %% ../nbs/02_vae.ipynb #c998cc01
-def param_table(model:nn.Module) -> list[tuple[str, str, int]]:
+def param_table(model:nn.Module, # any module
+               ) -> list[tuple[str, str, int]]:
     "One row per layer with parameters: (name, formula, count)."
     rows = []
     for name, m in model.named_modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
             ci, co, k = m.in_channels, m.out_channels, m.kernel_size[0]
             rows.append((name, f"{ci}·{co}·{k}² + {co}", ci * co * k * k + co))
-        elif isinstance(m, nn.Linear): rows.append((name, f"{m.in_features}·{m.out_features} + {m.out_features}", m.in_features * m.out_features + m.out_features))
+        elif isinstance(m, nn.Linear): rows.append((name, f"{m.in_features}·{m.out_features} + {m.out_features}",
+                                                    m.in_features * m.out_features + m.out_features))
     return rows
 
 # %% ../nbs/02_vae.ipynb #5e4669d3
 def reparameterize(mu:torch.Tensor, # mean of q(z|x), (B, z)
                    logvar:torch.Tensor, # log-variance of q(z|x), (B, z)
+                   eps:torch.Tensor=None, # standard normal noise of mu's shape (default: drawn here with `randn_like`)
                   ) -> torch.Tensor:
     "Sample z = mu + sigma * eps, differentiable in mu and logvar."
-    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # $z = \mu + \sigma\varepsilon$
+    if eps is None: eps = torch.randn_like(mu)
+    return mu + torch.exp(0.5 * logvar) * eps  # $z = \mu + \sigma\varepsilon$
 
 # %% ../nbs/02_vae.ipynb #eb5bfc19
 def kl_divergence(mu:torch.Tensor, # (B, z)
@@ -93,7 +102,8 @@ def kl_divergence(mu:torch.Tensor, # (B, z)
 
 def vae_loss(x:torch.Tensor, # target frames (B, 3, 64, 64) in [0, 1]
              recon:torch.Tensor, # decoded frames, same shape
-             mu:torch.Tensor, logvar:torch.Tensor, # q(z|x), each (B, z)
+             mu:torch.Tensor, # mean of q(z|x), (B, z)
+             logvar:torch.Tensor, # log-variance of q(z|x), (B, z)
              kl_tolerance:float=0.5, # free bits per latent dimension (reference code: 0.5)
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "The reference loss: (total, reconstruction, floored KL), each averaged over the batch."
@@ -101,36 +111,9 @@ def vae_loss(x:torch.Tensor, # target frames (B, 3, 64, 64) in [0, 1]
     kl = kl_divergence(mu, logvar).clamp(min=kl_tolerance * mu.shape[1]).mean()  # $\max(\mathrm{KL}, 0.5z)$
     return r_loss + kl, r_loss, kl
 
-# %% ../nbs/02_vae.ipynb #8ab58af0
-@dataclass
-class VAETrainConfig:
-    "How V is trained."
-    z_dim: int = 32             # paper A.1: 32 CarRacing, 64 Doom
-    epochs: int = 10            # reference vae_train.py: 10 (the paper's text: 1)
-    batch_size: int = 100       # reference code
-    lr: float = 1e-4            # reference code: Adam, 1e-4
-    kl_tolerance: float = 0.5   # reference code: free bits of 0.5 per latent dimension
-    pool: int = 8               # shards shuffled together in memory (FrameDataset)
-    max_steps: int = 0          # stop after this many steps in total (0: no limit)
-    ckpt_every: int = 500       # steps between checkpoints
-    threads: int = 0            # torch CPU threads (0: torch's default)
-
-    def __post_init__(self):
-        bad = [f"{k}={getattr(self, k)} (expected >= {v})" for k, v in dict(epochs=1, batch_size=1, max_steps=0, ckpt_every=1).items() if getattr(self, k) < v]
-        if bad or not self.lr > 0: raise ValueError(', '.join(bad) or f"lr={self.lr} (expected > 0)")
-
-# %% ../nbs/02_vae.ipynb #cc06a832
-def vae_preset(env:str, # 'carracing' or 'doom'
-               preset:str='laptop', # 'smoke', 'laptop' or 'paper'
-               **overrides, # fields of `VAETrainConfig` to change
-              ) -> VAETrainConfig:
-    "The V training config of a named preset."
-    laptop = dict(epochs=1, max_steps=1_200 if env == 'doom' else 0)  # Doom: ~40% of an epoch, to fit its 30-minute run
-    size = {'smoke': dict(epochs=1, batch_size=16, max_steps=6, ckpt_every=3, pool=2), 'laptop': laptop, 'paper': {}}
-    return VAETrainConfig(**preset_fields(env, preset, dict(z_dim=32 if env == 'carracing' else 64), size.get(preset, {}), overrides))
-
 # %% ../nbs/02_vae.ipynb #f321752f
-def vae_step(model:ConvVAE, opt:torch.optim.Optimizer, # V and its Adam
+def vae_step(model:ConvVAE, # V
+             opt:torch.optim.Optimizer, # its Adam
              frames:torch.Tensor, # uint8 (B, 64, 64, 3), on V's device
              kl_tolerance:float, # free bits per latent dimension
             ) -> dict:
@@ -141,7 +124,8 @@ def vae_step(model:ConvVAE, opt:torch.optim.Optimizer, # V and its Adam
     opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     return dict(loss=loss.detach(), r_loss=r_loss.detach(), kl=kl.detach())
 
-def vae_fingerprint(model:ConvVAE) -> str:
+def vae_fingerprint(model:ConvVAE, # V
+                   ) -> str:
     "A short hash of V's weights, to tell which V encoded a series."
     import hashlib
     h = hashlib.sha1()
@@ -155,7 +139,7 @@ def train_vae(shards, # rollout shard files (see the data chapter)
               seed:int=0, # seeds the weights, the noise and the data order
               progress:bool=True, # show a tqdm bar
               device:str='cpu', # where V trains ('cuda' on a GPU machine); the returned V is on the CPU
-              in_memory:bool=False, # keep every shard's frames in memory after the first read (10,000 Doom episodes: ~15 GB)
+              in_memory:bool=False, # keep every shard's frames in memory (10,000 Doom episodes: 15 GB)
              ) -> ConvVAE:
     "Train V on the frames of `shards`, resuming from `out/vae.pt` if present; returns the model."
     cfg, out = cfg or VAETrainConfig(), Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -164,20 +148,23 @@ def train_vae(shards, # rollout shard files (see the data chapter)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     ds = FrameDataset(shards, cfg.batch_size, cfg.pool, seed, in_memory)
     def batches(epoch): ds.epoch = epoch; return ds
-    def step(frames, _): return len(frames), {k: v.item() for k, v in vae_step(model, opt, frames.to(device), cfg.kl_tolerance).items()}
+    def step(frames, _): return len(frames), {k: v.item() for k, v in vae_step(model, opt, frames.to(device),
+                                                                               cfg.kl_tolerance).items()}
     per_epoch = math.ceil(ds.n_frames() / cfg.batch_size)
     total = min(cfg.epochs * per_epoch, cfg.max_steps or 10**12)
     fixed = {**{k: getattr(cfg, k) for k in ('batch_size', 'lr', 'kl_tolerance', 'pool')}, 'seed': seed}
     st = fit(step, batches, model, opt, out / 'vae.pt', fixed, cfg.epochs, total, ['loss', 'r_loss', 'kl'],
              cfg.ckpt_every, f"train V (z={cfg.z_dim})", progress)
-    model.cpu(); save_weights(out / 'vae.safetensors', model, model.config, steps=st['step'], epochs=round(st['step'] / per_epoch, 3),
-                              seed=seed, frames=ds.n_frames(), seconds=round(st['seconds'], 1), train_config=asdict(cfg), device=str(device),
-                              fingerprint=vae_fingerprint(model))
+    model.cpu(); save_weights(out / 'vae.safetensors', model, model.config, steps=st['step'],
+                              epochs=round(st['step'] / per_epoch, 3),
+                              seed=seed, frames=ds.n_frames(), seconds=round(st['seconds'], 1),
+                              train_config=asdict(cfg), device=str(device), fingerprint=vae_fingerprint(model))
     return model
 
 # %% ../nbs/02_vae.ipynb #88b46fc4
 @torch.no_grad()
-def encode_frames(model:ConvVAE, frames, # uint8 (T, 64, 64, 3), numpy or torch
+def encode_frames(model:ConvVAE, # trained V
+                  frames, # uint8 (T, 64, 64, 3), NumPy or torch
                   batch_size:int=1000, # frames per forward pass
                   device:str='cpu', # V's device: the frames go there, the results come back to the CPU
                  ) -> tuple[np.ndarray, np.ndarray]:
@@ -187,6 +174,21 @@ def encode_frames(model:ConvVAE, frames, # uint8 (T, 64, 64, 3), numpy or torch
     return tuple(torch.cat(o).cpu().numpy() for o in zip(*outs))
 
 
+# %% ../nbs/02_vae.ipynb #1ec0171f
+@torch.no_grad()
+def decode_z(vae:ConvVAE, # trained V
+             z, # latents (B, z), NumPy or torch
+            ) -> np.ndarray:
+    "Decode latents (B, z) to uint8 frames (B, 64, 64, 3)."
+    vae.eval(); return to_frames(vae.decode(torch.as_tensor(np.asarray(z), dtype=torch.float32)))
+
+@torch.no_grad()
+def encode_mu(vae:ConvVAE, # trained V
+              frames, # uint8 (B, 64, 64, 3), NumPy or torch
+             ) -> np.ndarray:
+    "The mean code mu (B, z) of uint8 frames (B, 64, 64, 3)."
+    vae.eval(); return vae.encode(to_input(torch.as_tensor(np.asarray(frames))))[0].numpy()
+
 # %% ../nbs/02_vae.ipynb #254e1215
 def encode_rollouts(model:ConvVAE, # trained V (on the CPU; it is moved to `device` and back)
                     shards, # rollout shard files
@@ -194,22 +196,19 @@ def encode_rollouts(model:ConvVAE, # trained V (on the CPU; it is moved to `devi
                     progress:bool=True, # show a tqdm bar
                     device:str='cpu', # where V encodes ('cuda' on a GPU machine)
                    ) -> list[Path]:
-    "Write each shard's (mu, logvar, action, reward, done) series to `out`, skipping ones this V already encoded from the same episode."
+    "Write each shard's (mu, logvar, action, reward, done) series to `out`, skipping those this V already encoded."
     out, fp, paths = Path(out), vae_fingerprint(model), []
     for p in tqdm(list(shards), desc='encode', disable=not progress):
         dst = out / Path(p).name; paths.append(dst)
-        if shard_ok(dst, ('mu', 'logvar', 'action', 'reward', 'done', 'meta')) and shard_meta(dst) == {**shard_meta(p), 'vae': fp}: continue
+        done = shard_ok(dst, ('mu', 'logvar', 'action', 'reward', 'done', 'meta'))
+        if done and shard_meta(dst) == {**shard_meta(p), 'vae': fp}: continue
         d = load_rollout(p)
         mu, logvar = encode_frames(model.to(device), d['obs'], device=device)
-        save_rollout(dst, dict(mu=mu, logvar=logvar, action=d['action'], reward=d['reward'], done=d['done']), {**d['meta'], 'vae': fp})
+        save_rollout(dst, dict(mu=mu, logvar=logvar, action=d['action'], reward=d['reward'], done=d['done']),
+                     {**d['meta'], 'vae': fp})
     model.cpu(); return paths
 
 # %% ../nbs/02_vae.ipynb #e55e3e9b
-def assets_dir() -> Path:
-    "The package's `assets/` folder (the repository's `assets/`, linked as package data): weights and results."
-    import world_models
-    return Path(world_models.__file__).resolve().parent / 'assets'
-
 def load_vae(path, # a `.safetensors` written by `train_vae` (e.g. assets/vae_doom.safetensors)
             ) -> ConvVAE:
     "Build the V recorded in a weights file and load it (float32, eval mode)."

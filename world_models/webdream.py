@@ -10,15 +10,14 @@ import base64, json
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PAGES', 'dream_tensors', 'decoder_tensors', 'pack_model', 'unpack_model', 'kernel_wasm', 'page_html', 'dream_js',
-           'write_dream_page']
+__all__ = ['dream_tensors', 'decoder_tensors', 'pack_model', 'unpack_model', 'kernel_wasm']
 
 # %% ../nbs/15_webdream.ipynb #ad093765
 import numpy as np
 import torch
 import torch.nn.functional as F
-from .data import atomic_write
-from .vae import ConvVAE, assets_dir, load_vae
+from .plumbing import atomic_write, assets_dir
+from .vae import ConvVAE, load_vae
 from .mdnrnn import MDNRNN, load_mdnrnn
 from .controller import Controller
 from .dream import load_z0
@@ -48,7 +47,8 @@ def dream_tensors(mdn:MDNRNN, # M (with its death head for Doom)
 
 # %% ../nbs/15_webdream.ipynb #b9a38924
 @torch.no_grad()
-def decoder_tensors(vae:ConvVAE) -> dict:
+def decoder_tensors(vae:ConvVAE, # trained V
+                   ) -> dict:
     "V's decoder for the page: fc_dec and the first transposed convolution folded into one matrix; HWC layouts."
     d = vae.decoder
     D1 = d[0].weight.double().permute(0, 2, 3, 1).reshape(1024, -1)  # (1024, 5*5*128): outputs in (row, col, channel)
@@ -70,7 +70,8 @@ def pack_model(tensors:dict, # name -> array (float16, float32 or uint32)
     table, blobs, off = {}, [], 0
     for k, v in tensors.items():
         v = np.ascontiguousarray(v)
-        if v.dtype.name not in _DTYPES: raise ValueError(f"pack_model: {k} is {v.dtype}; expected float16, float32 or uint32")
+        if v.dtype.name not in _DTYPES: raise ValueError(f"pack_model: {k} is {v.dtype}; expected float16, float32 or "
+                                                         "uint32")
         b = v.tobytes(); b += bytes(-len(b) % 8)
         table[k] = [_DTYPES[v.dtype.name], list(v.shape), off]; blobs.append(b); off += len(b)
     head = dict(header, tensors=table, data=0)
@@ -78,7 +79,8 @@ def pack_model(tensors:dict, # name -> array (float16, float32 or uint32)
     hb = json.dumps(head, sort_keys=True).encode().ljust(head['data'] - 4)
     return len(hb).to_bytes(4, 'little') + hb + b''.join(blobs)
 
-def unpack_model(data:bytes) -> tuple[dict, dict]:
+def unpack_model(data:bytes, # the bytes of a `model.bin`
+                ) -> tuple[dict, dict]:
     "Read `pack_model`'s bytes back: (header, name -> array)."
     n = int.from_bytes(data[:4], 'little'); head = json.loads(data[4:4 + n])
     dt = {v: np.dtype(k) for k, v in _DTYPES.items()}
@@ -109,7 +111,8 @@ def kernel_wasm() -> bytes:
         b'\x02\x40', loop, get(I), get(N), b'\x4e\x0d\x01',  # for i < n (else leave the block)
         get(X), get(I), c(2), shl, add, b'\x2a\x02\x00', tee(F), b'\x43' + bytes(4), b'\x5c\x04\x40',  # if x[i] != 0
         get(F), simd(0x13), put(V), get(W), get(I), get(ROWS), mul, get(LENB), mul, add, put(WP),  # v = splat(x[i])
-        get(Y), put(YP), c(0), put(R), loop, c(0), put(K), loop,  # for each row, for k < len, 8 floats (32 bytes) a turn
+        # for each row, for k < len, 8 floats (32 bytes) a turn
+        get(Y), put(YP), c(0), put(R), loop, c(0), put(K), loop,
         fma(0), fma(16), get(K), c(32), add, tee(K), get(LENB), lt, b'\x0d\x00', end,
         get(WP), get(LENB), add, put(WP), get(YP), get(YSB), add, put(YP),
         get(R), c(1), add, tee(R), get(ROWS), lt, b'\x0d\x00', end,
@@ -119,345 +122,12 @@ def kernel_wasm() -> bytes:
     return (b'\0asm\x01\0\0\0' + sec(1, b'\x60\x07' + b'\x7f' * 7 + b'\x00') + sec(2, b'\x01e\x01m\x02\x00\x01')
             + sec(3, b'\x00') + sec(7, b'\x01k\x00\x00') + sec(10, _leb(len(body)) + body))
 
-# %% ../nbs/15_webdream.ipynb #c6f8f859
-_JS_LOAD = r"""
-// World Models in the browser: M (LSTM + mixture head) and V's decoder, forward only, on Float32Arrays.
-(function (root) {
-'use strict';
-let F16 = null;  // float16 bits -> float32, built once
-function f16table() {
-  if (F16) return F16;
-  F16 = new Float32Array(65536);
-  for (let b = 0; b < 65536; b++) {
-    const s = b & 0x8000 ? -1 : 1, e = (b >> 10) & 31, f = b & 1023;
-    F16[b] = e === 0 ? s * f * 2 ** -24 : e === 31 ? (f ? NaN : s * Infinity) : s * (1 + f / 1024) * 2 ** (e - 15);
-  }
-  return F16;
-}
+# %% ../nbs/15_webdream.ipynb #91b0c85a
+_MOVED = {n: 'dreampage' for n in ('PAGES', 'page_html', 'dream_js', 'write_dream_page')}  # the next chapter's
 
-const KERNEL = '__KERNEL__';
-function kernelJS(H) {  // the same loops in plain JavaScript (offsets in floats): the fallback and the reference
-  return function (x, n, w, y, rows, len, ys) {
-    for (let i = 0; i < n; i++) {
-      const v = H[x + i]; if (v === 0) continue;
-      for (let r = 0, wo = w + i * rows * len; r < rows; r++, wo += len) { const yo = y + r * ys;
-        for (let k = 0; k < len; k++) H[yo + k] += v * H[wo + k]; }
-    }
-  };
-}
-
-function load(buf, useWasm = true) {  // model.bin: uint32 header length, JSON header, 8-byte aligned tensors
-  const n = new DataView(buf).getUint32(0, true);
-  const cfg = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, n))), c = cfg.config, H = c.hidden_dim;
-  const I = c.z_dim + c.action_dim + (c.predict_done ? 1 : 0) + 1 + H;  // M's input [z, a, (restart,) 1, h]
-  const O = 3 * c.n_mix * c.z_dim + (c.predict_done ? 1 : 0);  // head outputs
-  const Op = (O + 7) & ~7, sizes = {x: I, g: 4 * H, out: Op,  // work buffers
-                                    x1: 3200, x2: 13 * 13 * 64, x3: 30 * 30 * 32, y: 64 * 64 * 4};
-  const shapes = Object.entries(cfg.tensors), t = {}, off = {};
-  let total = 0;
-  for (const [name, [, shape]] of shapes) { off[name] = total; total += (shape.reduce((a, b) => a * b, 1) + 3) & ~3; }
-  for (const [name, len] of Object.entries(sizes)) { off[name] = total; total += len; }
-  const mem = new WebAssembly.Memory({initial: Math.ceil(4 * total / 65536)}), heap = new Float32Array(mem.buffer);
-  for (const [name, [dtype, shape, o]] of shapes) {
-    const len = shape.reduce((a, b) => a * b, 1), p = cfg.data + o;
-    if (dtype === 'u32') { t[name] = new Uint32Array(buf.slice(p, p + 4 * len)); continue; }
-    const v = heap.subarray(off[name], off[name] + len); t[name] = v;
-    if (dtype === 'f16') { const u = new Uint16Array(buf, p, len), tab = f16table();
-                           for (let i = 0; i < len; i++) v[i] = tab[u[i]]; }
-    else if (dtype === 'f32') v.set(new Float32Array(buf.slice(p, p + 4 * len)));
-    else throw new Error('model.bin: unknown dtype ' + dtype + ' of ' + name);
-  }
-  for (const [name, len] of Object.entries(sizes)) t[name] = heap.subarray(off[name], off[name] + len);
-  let k = kernelJS(heap), wasm = false;
-  if (useWasm) try {  // 263 bytes of WebAssembly SIMD (see the chapter): the same loops, 8 floats a turn
-    const bin = Uint8Array.from(atob(KERNEL), ch => ch.charCodeAt(0));
-    const f = new WebAssembly.Instance(new WebAssembly.Module(bin), {e: {m: mem}}).exports.k;
-    k = (x, n, w, y, rows, len, ys) => f(4 * x, n, 4 * w, 4 * y, rows, len, ys); wasm = true;
-  } catch (e) { /* no WebAssembly SIMD here: plain JavaScript */ }
-  return {cfg, c, t, off, I, O, Op, k, wasm};
-}
-
-"""  # model.bin -> arrays in one WebAssembly memory, and the kernel
-
-# %% ../nbs/15_webdream.ipynb #980c7b29
-_JS_M = r"""
-const sig = v => 1 / (1 + Math.exp(-v));
-
-function mStep(m, z, a, restart, h, c) {  // one LSTM step: {out: head outputs (O), h, c}
-  const {z_dim: Z, action_dim: A, hidden_dim: H, predict_done} = m.c, t = m.t, x = t.x, g = t.g.fill(0);
-  x.set(z, 0); x.set(a, Z); let j = Z + A;
-  if (predict_done) x[j++] = restart;
-  x[j++] = 1; x.set(h, j);
-  m.k(m.off.x, m.I, m.off['m.W'], m.off.g, 1, 4 * H, 0);  // gates = [z a (r) 1 h] W
-  const h2 = new Float32Array(H), c2 = new Float32Array(H);
-  for (let k = 0; k < H; k++) {  // torch's gate order: i, f, g, o
-    c2[k] = sig(g[H + k]) * c[k] + sig(g[k]) * Math.tanh(g[2 * H + k]);
-    h2[k] = sig(g[3 * H + k]) * Math.tanh(c2[k]);
-  }
-  t.out.set(t['m.bh']); x.set(h2, 0);
-  m.k(m.off.x, H, m.off['m.Wh'], m.off.out, 1, m.Op, 0);  // head = h Wh + bh
-  return {out: t.out.slice(0, m.O), h: h2, c: c2};
-}
-
-function mixture(m, out) {  // head outputs -> log_pi, mu, log_sigma, each (Z*K), as the M chapter's forward
-  const {z_dim: Z, n_mix: K} = m.c, logPi = new Float32Array(Z * K), mu = new Float32Array(Z * K);
-  const ls = new Float32Array(Z * K);
-  for (let d = 0; d < Z; d++) {
-    const b = 3 * K * d; let mx = -Infinity, s = 0;
-    for (let k = 0; k < K; k++) mx = Math.max(mx, out[b + k]);
-    for (let k = 0; k < K; k++) s += Math.exp(out[b + k] - mx);
-    for (let k = 0; k < K; k++) {
-      logPi[d * K + k] = out[b + k] - mx - Math.log(s); mu[d * K + k] = out[b + K + k];
-      ls[d * K + k] = Math.min(3, Math.max(-7, out[b + 2 * K + k]));
-    }
-  }
-  return {logPi, mu, logSigma: ls};
-}
-
-function sampleMixture(logPi, mu, logSigma, K, tau, u, eps) {  // sample_mdn with given draws u (Z*K), eps (Z)
-  const Z = eps.length, z = new Float32Array(Z), st = Math.sqrt(tau);
-  for (let d = 0; d < Z; d++) {
-    let best = -Infinity, kb = 0;
-    for (let k = 0; k < K; k++) {  // Gumbel-max: k ~ softmax(log_pi / tau)
-      const s = logPi[d * K + k] / tau - Math.log(-Math.log(Math.min(1, Math.max(1e-20, u[d * K + k]))));
-      if (s > best) { best = s; kb = k; }
-    }
-    z[d] = mu[d * K + kb] + Math.exp(logSigma[d * K + kb]) * st * eps[d];
-  }
-  return z;
-}
-
-"""  # M's step, its mixture, and sample_mdn with given draws
-
-# %% ../nbs/15_webdream.ipynb #267bc77c
-_JS_V = r"""
-function decode(m, z) {  // V's decoder: z -> (64, 64, 4) in [0, 1], HWC, the 4th channel unused
-  const t = m.t, o = m.off;
-  t.x1.set(t['v.b1']); t.x.set(z, 0);
-  m.k(o.x, z.length, o['v.W1'], o.x1, 1, 3200, 0);  // fc_dec and the 1x1 -> 5x5 layer, folded into one matrix
-  const layers = [['x1', 5, 128, 'v.W2', 'v.b2', 5, 64, 'x2', 13], ['x2', 13, 64, 'v.W3', 'v.b3', 6, 32, 'x3', 30],
-                  ['x3', 30, 32, 'v.W4', 'v.b4', 6, 4, 'y', 64]];
-  for (const [xi, Hi, Ci, W, b, K, Co, yi, Ho] of layers) {  // stride-2 transposed convolutions, HWC
-    const x = t[xi], y = t[yi];
-    for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] = 0;  // ReLU of the layer before
-    for (let p = 0; p < Ho * Ho; p++) y.set(t[b], p * Co);
-    for (let iy = 0; iy < Hi; iy++) for (let ix = 0; ix < Hi; ix++)  // input pixel (iy, ix): K rows of K*Co outputs
-      m.k(o[xi] + (iy * Hi + ix) * Ci, Ci, o[W], o[yi] + (2 * iy * Ho + 2 * ix) * Co, K, K * Co, Ho * Co);
-  }
-  const y = t.y; for (let i = 0; i < y.length; i++) y[i] = sig(y[i]);
-  return y;
-}
-
-"""  # V's decoder: folded first layer, three stride-2 transposed convolutions
-
-# %% ../nbs/15_webdream.ipynb #9841c0ec
-_JS_DREAM = r"""
-function control(m, z, h, c) {  // C on [z, (c,) h] -> the action M takes, as the controller chapter's maps
-  const cc = m.cfg.controller, parts = {z, h, c}, W = m.t['c.W'], n = cc.action_dim, y = new Float64Array(n);
-  for (let k = 0; k < n; k++) {
-    let s = cc.bias ? m.t['c.b'][k] : 0, o = k * cc.in_dim;
-    for (const p of cc.inputs) { const v = parts[p];
-                                 for (let i = 0; i < v.length; i++) s += W[o + i] * v[i]; o += v.length; }
-    y[k] = Math.tanh(s);
-  }
-  if (m.cfg.env === 'doom') return Float32Array.of((y[0] > 1 / 3) - (y[0] < -1 / 3));
-  return Float32Array.of(y[0], (y[1] + 1) / 2, Math.min(1, Math.max(0, y[2])));
-}
-
-function rng(seed) {  // xoshiro128**, seeded by splitmix32; returns uniforms in (0, 1)
-  let s = seed >>> 0; const st = new Uint32Array(4);
-  for (let i = 0; i < 4; i++) { s = (s + 0x9e3779b9) >>> 0; let q = s;
-    q = Math.imul(q ^ (q >>> 16), 0x85ebca6b); q = Math.imul(q ^ (q >>> 13), 0xc2b2ae35);
-    st[i] = (q ^ (q >>> 16)) >>> 0; }
-  return function () {
-    const r = Math.imul(((Math.imul(st[1], 5) << 7) | (Math.imul(st[1], 5) >>> 25)), 9) >>> 0, t = st[1] << 9;
-    st[2] ^= st[0]; st[3] ^= st[1]; st[1] ^= st[2]; st[0] ^= st[3]; st[2] ^= t; st[3] = (st[3] << 11) | (st[3] >>> 21);
-    return (r + 0.5) / 4294967296;
-  };
-}
-function normal(r) { return Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r()); }
-
-class Dream {  // one dream of M, stepped as the dream chapter's BatchedDream (threshold death)
-  constructor(m) { this.m = m; this.reset(0); }
-  reset(seed, start) {  // start: seed of the first frame (default: seed)
-    const m = this.m, {z_dim: Z, hidden_dim: H} = m.c, r0 = rng((start ?? seed) ^ 0x5bd1e995), idx = m.t['z0.idx'];
-    const i = idx[Math.floor(r0() * idx.length)], mu = m.t['z0.mu'], sd = m.t['z0.std'];
-    this.z = new Float32Array(Z); for (let d = 0; d < Z; d++) this.z[d] = mu[i * Z + d] + sd[i * Z + d] * normal(r0);
-    this.h = new Float32Array(H); this.c = new Float32Array(H); this.t = 0; this.alive = true; this.rand = rng(seed);
-    return this.z;
-  }
-  autopilot() { return control(this.m, this.z, this.h, this.c); }
-  step(a, tau) {  // M reads (z, a), draws the next z at temperature tau; returns whether the dream died
-    if (!this.alive) return true;
-    const m = this.m, {z_dim: Z, n_mix: K} = m.c, s = mStep(m, this.z, a, this.t === 0 ? 1 : 0, this.h, this.c);
-    const p = mixture(m, s.out), u = new Float64Array(Z * K), eps = new Float64Array(Z);
-    for (let i = 0; i < Z * K; i++) u[i] = this.rand();
-    for (let i = 0; i < Z; i++) eps[i] = normal(this.rand);
-    this.z = sampleMixture(p.logPi, p.mu, p.logSigma, K, tau, u, eps); this.h = s.h; this.c = s.c; this.t++;
-    if (m.c.predict_done && s.out[m.O - 1] > 0) this.alive = false;  // the paper's rule: death logit > 0
-    return !this.alive;
-  }
-}
-
-const api = {load, kernelJS, mStep, mixture, sampleMixture, decode, control, rng, normal, Dream};
-if (typeof module !== 'undefined' && module.exports) module.exports = api; else root.WM = api;
-})(this);
-"""  # C, the random numbers, and one dream
-
-# %% ../nbs/15_webdream.ipynb #3253764e
-_PAGE_HTML = r"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
-<title>%(title)s</title>
-<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:8px;color:#222;background:#fff}
-#wrap{display:flex;gap:16px;flex-wrap:wrap;align-items:flex-start}
-#screen{width:320px;height:320px;image-rendering:pixelated;background:#000;display:block}
-.stage{position:relative}
-#over{position:absolute;left:0;right:0;top:40%%;text-align:center;color:#fff;background:rgba(160,0,0,.75);padding:6px}
-#over[hidden]{display:none}
-.panel{display:flex;flex-direction:column;gap:8px;min-width:250px}
-.row{display:flex;gap:6px;align-items:center;flex-wrap:wrap}
-button{font:inherit;padding:4px 10px;min-width:44px;touch-action:none}
-button[aria-pressed=true]{background:#2a6;color:#fff}
-#tau{width:150px}
-.k{font-family:monospace;background:#eee;padding:0 3px;border-radius:3px}
-#status{font-family:monospace}
-</style></head><body>
-<div id="wrap"><div class="stage"><canvas id="screen" width="64" height="64" aria-label="decoded dream frame"></canvas>
-<div id="over" hidden></div></div>
-<div class="panel">
-<div><b>%(title)s</b><br><span id="status">loading model…</span></div>
-<div class="row">%(buttons)s</div>
-<div class="row"><button id="auto" aria-pressed="false" title="key P">autopilot (C)</button>
-<button id="pause" aria-pressed="false" title="space">pause</button>
-<button id="restart" title="key R">restart</button></div>
-<div class="row"><label for="tau">τ</label>
-<input id="tau" type="range" min="0.1" max="1.5" step="0.05" value="%(tau)s">
-<span id="tauv"></span></div>
-<div class="row"><label>seed <input id="seed" type="number" value="0" style="width:70px"></label>
-<label><input id="same" type="checkbox"> same start</label></div>
-<div style="max-width:300px;color:#555">%(help)s Each restart draws a new dream (seed + 1);
-with <i>same start</i> it keeps the first frame.
-Nothing here calls a server: M and V's decoder run in this page.</div>
-</div></div>
-<script src="dream.js"></script>
-"""  # markup and style; %(...)s are filled by `page_html`
-
-# %% ../nbs/15_webdream.ipynb #04246e9d
-_PAGE_JS = r"""<script>
-(function () {
-'use strict';
-const ENV = %(env)s, FPS = 30, MAX = %(max_steps)d, KEYS = %(keys)s;
-const cv = document.getElementById('screen'), ctx = cv.getContext('2d'), img = ctx.createImageData(64, 64);
-const $ = id => document.getElementById(id), st = $('status'), over = $('over'), tau = $('tau'), held = new Set();
-let m = null, dream = null, auto = false, paused = false, last = 0, seed = 0, start = 0, first = true;
-function human() {  // the keys held now -> the action M was trained on
-  const h = k => held.has(k) ? 1 : 0;
-  if (ENV === 'doom') return Float32Array.of(h('right') - h('left'));  // -1 left, 0 stay, 1 right
-  return Float32Array.of(h('right') - h('left'), h('gas'), 0.8 * h('brake'));  // steer, gas, brake
-}
-function draw() {
-  const y = WM.decode(m, dream.z), d = img.data;
-  for (let p = 0; p < 4096; p++) { d[4*p] = Math.round(255*y[4*p]); d[4*p+1] = Math.round(255*y[4*p+1]);
-                                   d[4*p+2] = Math.round(255*y[4*p+2]); d[4*p+3] = 255; }
-  ctx.putImageData(img, 0, 0);
-}
-function show() {
-  const end = !dream.alive || dream.t >= MAX;
-  st.textContent = 'step ' + dream.t + (auto ? ' · autopilot' : '') + (paused ? ' · paused' : '');
-  over.hidden = !end;
-  if (end) over.textContent = dream.alive ? 'the dream ends after ' + MAX + ' steps'
-                                          : 'killed in the dream at step ' + dream.t + ' (R: restart)';
-}
-function tick(render = true) {  // one dream step with the player's or C's action
-  if (!dream.alive || dream.t >= MAX) return false;
-  dream.step(auto ? dream.autopilot() : human(), +tau.value);
-  if (render) { draw(); show(); }
-  return true;
-}
-function restart() {
-  if (!first) seed += 1; first = false;
-  if (!$('same').checked) start = seed;
-  $('seed').value = seed; dream.reset(seed, start); draw(); show();
-}
-function loop(now) {
-  if (!paused && now - last >= 1000 / FPS - 2) { last = now; tick(); }
-  requestAnimationFrame(loop);
-}
-function setAuto(v) { auto = v; $('auto').setAttribute('aria-pressed', v); show(); }
-function setPause(v) { paused = v; $('pause').setAttribute('aria-pressed', v); show(); }
-document.addEventListener('keydown', e => {
-  const a = KEYS[e.key]; if (a) { held.add(a); e.preventDefault(); }
-  else if (e.key === 'p' || e.key === 'P') setAuto(!auto);
-  else if (e.key === 'r' || e.key === 'R') restart();
-  else if (e.key === ' ') { setPause(!paused); e.preventDefault(); }
-});
-document.addEventListener('keyup', e => { const a = KEYS[e.key]; if (a) held.delete(a); });
-window.addEventListener('blur', () => held.clear());
-document.querySelectorAll('button[data-act]').forEach(b => {  // on-screen buttons act while pressed
-  const a = b.dataset.act, on = e => { held.add(a); e.preventDefault(); }, off = () => held.delete(a);
-  b.addEventListener('pointerdown', on); b.addEventListener('pointerup', off); b.addEventListener('pointerleave', off);
-});
-$('auto').onclick = () => setAuto(!auto); $('pause').onclick = () => setPause(!paused); $('restart').onclick = restart;
-$('seed').onchange = () => { seed = (+$('seed').value | 0) - 1; restart(); };
-const tv = () => $('tauv').textContent = (+tau.value).toFixed(2); tau.oninput = tv; tv();
-window.wmPage = {tick, restart, draw, setAuto, setPause, held,  // for tests and benchmarks
-  get dream() { return dream; }, get model() { return m; }, ready: null,
-  run(n) { let k = 0; while (k < n && tick(false)) k++; draw(); show(); return dream.t; },
-  bench(n) { const t0 = performance.now(); for (let i = 0; i < n; i++) { dream.step(human(), +tau.value); draw(); }
-             return n / ((performance.now() - t0) / 1000); }};
-window.wmPage.ready = fetch('model.bin')
-  .then(r => { if (!r.ok) throw new Error('model.bin: HTTP ' + r.status); return r.arrayBuffer(); })
-  .then(b => { m = WM.load(b); dream = new WM.Dream(m); restart(); requestAnimationFrame(loop); return m.wasm; })
-  .catch(e => { st.textContent = 'could not load the model: ' + e.message; throw e; });
-})();
-</script></body></html>
-"""  # the loop and the controls
-
-# %% ../nbs/15_webdream.ipynb #a9b2dbcc
-def _keys(**acts): return {k: a for a, ks in acts.items() for k in ks}
-_ARROWS = '<span class="k">←</span> <span class="k">→</span>'
-
-PAGES = {  # what differs between the two dream pages
-    'doom': dict(title="Play inside Doom's dream", tau=1.15, max_steps=2100,
-                 keys=_keys(left=['ArrowLeft', 'a', 'A'], right=['ArrowRight', 'd', 'D']),
-                 buttons=[('left', '◀ left'), ('right', 'right ▶')],
-                 help=f'Click the picture, then {_ARROWS} (or A, D) move; P autopilot, R restart, space pause.'),
-    'carracing': dict(title="Drive inside CarRacing's dream", tau=1.0, max_steps=1000,
-                      keys=_keys(left=['ArrowLeft', 'a', 'A'], right=['ArrowRight', 'd', 'D'],
-                                 gas=['ArrowUp', 'w', 'W'], brake=['ArrowDown', 's', 'S']),
-                      buttons=[('left', '◀'), ('gas', '▲ gas'), ('brake', '▼ brake'), ('right', '▶')],
-                      help=f'Click the picture, then {_ARROWS} steer, <span class="k">↑</span> gas, <span class="k">↓</span> brake '
-                           '(or WASD); '
-                           'P autopilot, R restart, space pause.')}
-
-# %% ../nbs/15_webdream.ipynb #b69567a9
-def page_html(env:str) -> str:
-    "The page's HTML: canvas, controls and the loop that steps the dream 30 times a second."
-    if env not in PAGES: raise ValueError(f"env={env!r}: expected one of {', '.join(PAGES)}")
-    p = PAGES[env]
-    buttons = ''.join(f'<button data-act="{a}">{label}</button>' for a, label in p['buttons'])
-    fill = dict(title=p['title'], tau=p['tau'], max_steps=p['max_steps'], env=json.dumps(env),
-                keys=json.dumps(p['keys']), buttons=buttons, help=p['help'])
-    return _PAGE_HTML % fill + _PAGE_JS % fill
-
-def dream_js() -> str:
-    "`dream.js`: the forward pass, with the WebAssembly kernel inlined as base64."
-    return (_JS_LOAD + _JS_M + _JS_V + _JS_DREAM).replace('__KERNEL__', base64.b64encode(kernel_wasm()).decode())
-
-# %% ../nbs/15_webdream.ipynb #1818bf14
-def write_dream_page(env:str, # 'doom' or 'carracing'
-                     out, # the page's folder: index.html, dream.js, model.bin
-                     assets=None, # folder with the shipped weights (default: assets/)
-                    ) -> Path:
-    "Write the self-contained dream page of `env` from the shipped V, M, C and z0; returns `out`."
-    if env not in PAGES: raise ValueError(f"env={env!r}: expected one of {', '.join(PAGES)}")
-    a, out = Path(assets or assets_dir()), Path(out)
-    mdn, vae = load_mdnrnn(a / f'mdnrnn_{env}.safetensors'), load_vae(a / f'vae_{env}.safetensors')
-    ctrl, z0 = load_controller(a / f'controller_{env}.safetensors'), load_z0(a / f'z0_{env}.npz')
-    header = dict(env=env, config=mdn.config, controller=ctrl.config)
-    files = {'model.bin': pack_model(dream_tensors(mdn, vae, ctrl, z0), header),
-             'dream.js': dream_js().encode(), 'index.html': page_html(env).encode()}
-    for name, data in files.items(): atomic_write(out / name, lambda tmp, data=data: Path(tmp).write_bytes(data))
-    return out
+def __getattr__(name:str, # an attribute this module does not define
+               ):
+    "Names that moved to the next chapter's module, found there on first use (PEP 562)."
+    if name not in _MOVED: raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    return getattr(importlib.import_module(f'world_models.{_MOVED[name]}'), name)

@@ -10,17 +10,18 @@ import base64, html, json, uuid
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['data_uri', 'frames_html', 'decode_z', 'encode_mu', 'active_dims', 'traversal_frames', 'latent_traversal_html',
-           'LatentExplorer', 'widget_bundle', 'dream_clip', 'dream_player_html', 'DreamPlayer', 'episode_frames',
-           'side_by_side', 'save_gif']
+__all__ = ['data_uri', 'frames_html', 'active_dims', 'traversal_frames', 'latent_traversal_html', 'LatentExplorer',
+           'widget_bundle', 'dream_clip', 'dream_player_html', 'DreamPlayer', 'side_by_side', 'save_gif']
 
 # %% ../nbs/10_widgets.ipynb #c4896425
 import numpy as np
 import torch
 import imageio.v3 as iio
 from fastcore.basics import patch
-from .data import PREPROCESS, atomic_write, raw_frame
-from .vae import ConvVAE, to_frames, to_input
+from .envs import PREPROCESS, raw_frame
+from .plumbing import atomic_write
+from .agent import episode_frames
+from .vae import decode_z, encode_mu, ConvVAE, to_frames, to_input
 
 # %% ../nbs/10_widgets.ipynb #9cd5399e
 def data_uri(frame:np.ndarray, # uint8 (H, W, 3)
@@ -28,14 +29,17 @@ def data_uri(frame:np.ndarray, # uint8 (H, W, 3)
             ) -> str:
     "The frame as an inline `data:image/jpeg;base64,...` URI."
     frame = np.asarray(frame)
-    if frame.dtype != np.uint8 or frame.ndim != 3: raise ValueError(f"frame: expected uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
-    return 'data:image/jpeg;base64,' + base64.b64encode(iio.imwrite('<bytes>', frame, extension='.jpg', quality=quality)).decode()
+    if frame.dtype != np.uint8 or frame.ndim != 3: raise ValueError("frame: expected uint8 (H, W, 3), got "
+                                                                    f"{frame.dtype} {frame.shape}")
+    return 'data:image/jpeg;base64,' + base64.b64encode(iio.imwrite('<bytes>', frame, extension='.jpg',
+                                                                    quality=quality)).decode()
 
 # %% ../nbs/10_widgets.ipynb #c09bf9e3
 _PLAYER_JS = """
 (function(){
   const root = document.getElementById(%(id)s), data = %(data)s, labels = %(labels)s;
-  const img = root.querySelector('img'), sel = root.querySelector('select'), rng = root.querySelector('input[type=range]');
+  const img = root.querySelector('img'), sel = root.querySelector('select');
+  const rng = root.querySelector('input[type=range]');
   const lab = root.querySelector('.wm-label'), btn = root.querySelector('button');
   function show(){ const seq = data[sel.value]; img.src = seq[Math.min(+rng.value, seq.length-1)];
                    lab.textContent = labels[+rng.value] ?? rng.value; }
@@ -69,27 +73,23 @@ def frames_html(seqs:dict, # name -> list of uint8 frames (H, W, 3); all lists t
     opts = ''.join(f'<option value="{html.escape(k)}">{html.escape(k)}</option>' for k in seqs)
     start = n // 2 if start is None else start
     first = html.escape(data[next(iter(seqs))][start])  # shown before (and without) the script
+    js = dict(id=json.dumps(uid), data=json.dumps(data), labels=json.dumps(labels), ms=1000 // fps)
     return (f'<div id="{uid}" class="wm-player" style="font-family:sans-serif;font-size:13px">'
             f'<div>{html.escape(title)}</div>'
-            f'<img src="{first}" width="{size}" height="{size}" style="image-rendering:pixelated;display:block;margin:4px 0" alt="{html.escape(title)}">'
+            f'<img src="{first}" width="{size}" height="{size}" '
+            f'style="image-rendering:pixelated;display:block;margin:4px 0" alt="{html.escape(title)}">'
             f'<select{" hidden" if len(seqs) == 1 else ""}>{opts}</select> '
             f'<input type="range" min="0" max="{n - 1}" step="1" value="{start}" style="width:{size}px"> '
             f'<span class="wm-label">{html.escape(labels[start])}</span>{" <button>play</button>" if play else ""}'
-            f'<script>{_PLAYER_JS % dict(id=json.dumps(uid), data=json.dumps(data), labels=json.dumps(labels), ms=1000 // fps)}</script></div>')
+            f'<script>{_PLAYER_JS % js}</script></div>')
 
 # %% ../nbs/10_widgets.ipynb #d9f91c6b
 @torch.no_grad()
-def decode_z(vae:ConvVAE, z) -> np.ndarray:
-    "Decode latents (B, z) to uint8 frames (B, 64, 64, 3)."
-    vae.eval(); return to_frames(vae.decode(torch.as_tensor(np.asarray(z), dtype=torch.float32)))
-
-@torch.no_grad()
-def encode_mu(vae:ConvVAE, frames) -> np.ndarray:
-    "The mean code mu (B, z) of uint8 frames (B, 64, 64, 3)."
-    vae.eval(); return vae.encode(to_input(torch.as_tensor(np.asarray(frames))))[0].numpy()
-
-@torch.no_grad()
-def active_dims(vae:ConvVAE, z0:np.ndarray, k:int=6, delta:float=2.) -> list[int]:
+def active_dims(vae:ConvVAE, # trained V
+                z0:np.ndarray, # the code to start from (z,)
+                k:int=6, # dimensions to return
+                delta:float=2., # the step along each dimension
+               ) -> list[int]:
     "The `k` latent dimensions whose ±`delta` change alters the decoded frame `z0` most."
     zs = np.repeat(z0[None], 2 * vae.z_dim, 0)
     for d in range(vae.z_dim): zs[2 * d, d] -= delta; zs[2 * d + 1, d] += delta
@@ -111,11 +111,18 @@ def traversal_frames(vae:ConvVAE, # trained V
         seqs[f"z[{d}]"] = list(decode_z(vae, zs))
     return seqs, [f"{o:+.1f}" for o in offs]
 
-def latent_traversal_html(vae:ConvVAE, frame:np.ndarray, dims=None, k:int=6, title:str='', **kwargs) -> str:
+def latent_traversal_html(vae:ConvVAE, # trained V
+                          frame:np.ndarray, # uint8 (64, 64, 3) to start from
+                          dims=None, # dimensions to offer (default: the `k` most active)
+                          k:int=6, # how many dimensions
+                          title:str='', # the player's title
+                          **kwargs, # passed on to `traversal_frames`
+                         ) -> str:
     "Static latent-traversal player for one frame (dims: the `k` most active, by default)."
     dims = dims if dims is not None else active_dims(vae, encode_mu(vae, frame[None])[0], k)
     seqs, labels = traversal_frames(vae, frame, dims, **kwargs)
-    return frames_html({**seqs, 'original': [frame] * len(labels)}, labels, title=title, start=len(labels) // 2)  # opens on a dimension
+    # opens on a dimension
+    return frames_html({**seqs, 'original': [frame] * len(labels)}, labels, title=title, start=len(labels) // 2)
 
 # %% ../nbs/10_widgets.ipynb #a30b8983
 class LatentExplorer:
@@ -131,7 +138,8 @@ class LatentExplorer:
         self.pick = W.IntSlider(0, 0, len(self.frames) - 1, description='frame')
         self.rand = W.Button(description='random')
         self.sliders = [W.FloatSlider(0., min=-span, max=span, step=0.1, description=f"z[{d}]") for d in self.dims]
-        self.orig, self.image = W.Image(format='png', width=192, height=192), W.Image(format='png', width=192, height=192)
+        self.orig, self.image = W.Image(format='png', width=192, height=192), W.Image(format='png', width=192,
+                                                                                      height=192)
         self.pick.observe(lambda _: self.reset(), 'value'); self.rand.on_click(self.random)
         for s in self.sliders: s.observe(lambda _: self.update(), 'value')
         self.widget = W.VBox([W.HBox([self.pick, self.rand]), W.HBox([self.orig, self.image]), *self.sliders])
@@ -141,10 +149,11 @@ class LatentExplorer:
 def widget_bundle(widget, # an ipywidgets widget
                   *pngs:bytes, # PNG pictures of its current state
                  ) -> dict:
-    "The widget's mime bundle plus its pictures as HTML, which pages and untrusted notebooks show instead of `VBox(...)`."
+    "The widget's mime bundle plus its pictures as HTML, which pages and untrusted notebooks show, not `VBox(...)`."
     b = dict(widget._repr_mimebundle_())
-    b['text/html'] = ''.join(f'<img src="data:image/png;base64,{base64.b64encode(p).decode()}" width="192" height="192" '
-                             'style="image-rendering:pixelated;margin-right:4px" alt="the widget\'s current picture">' for p in pngs)
+    b['text/html'] = ''.join(f'<img src="data:image/png;base64,{base64.b64encode(p).decode()}" '
+                             'width="192" height="192" style="image-rendering:pixelated;margin-right:4px" '
+                             'alt="the widget\'s current picture">' for p in pngs)
     return b
 
 # %% ../nbs/10_widgets.ipynb #88b269d8
@@ -166,7 +175,8 @@ def update(self:LatentExplorer):
     self.image.value = _png(decode_z(self.vae, z[None])[0])
 
 @patch
-def random(self:LatentExplorer, _=None):
+def random(self:LatentExplorer, _=None, # the button (ipywidgets passes it)
+          ):
     "Jump to a random frame."
     self.pick.value = int(np.random.randint(len(self.frames)))
 
@@ -176,7 +186,9 @@ def _ipython_display_(self:LatentExplorer):
     display(widget_bundle(self.widget, self.orig.value, self.image.value), raw=True)
 
 # %% ../nbs/10_widgets.ipynb #8983ee29
-def dream_clip(mdn, vae:ConvVAE, z0:dict, # M, V and initial-z statistics
+def dream_clip(mdn, # trained M
+               vae:ConvVAE, # trained V
+               z0:dict, # initial-z statistics {'mu', 'logvar'}
                tau:float=1.0, # temperature
                steps:int=60, # steps to dream (the clip is padded with the last frame after a death)
                every:int=1, # keep every `every`-th frame
@@ -194,16 +206,30 @@ def dream_clip(mdn, vae:ConvVAE, z0:dict, # M, V and initial-z statistics
     frames += [frames[-1]] * (steps - len(frames))
     return frames[::every], death
 
-def dream_player_html(mdn, vae:ConvVAE, z0:dict, taus=(0.5, 1.0, 1.3), steps:int=96, every:int=2, seed:int=0, **kwargs) -> str:
+def dream_player_html(mdn, # trained M
+                      vae:ConvVAE, # trained V
+                      z0:dict, # initial-z statistics {'mu', 'logvar'}
+                      taus=(0.5, 1.0, 1.3), # one clip per temperature
+                      steps:int=96, # dream steps per clip
+                      every:int=2, # keep every this many steps' frame
+                      seed:int=0, # seeds the dreams
+                      **kwargs, # passed on to `frames_html`
+                     ) -> str:
     "Static player with one precomputed dream per temperature."
     clips = {f"τ = {tau}": dream_clip(mdn, vae, z0, tau, steps, every, seed=seed, **kwargs) for tau in taus}
     labels = [f"step {t}" for t in range(0, steps, every)]
-    return frames_html({k: f for k, (f, _) in clips.items()}, labels, title='M dreaming, decoded by V', play=True, fps=12, start=0)
+    return frames_html({k: f for k, (f, _) in clips.items()}, labels, title='M dreaming, decoded by V', play=True,
+                       fps=12, start=0)
 
 # %% ../nbs/10_widgets.ipynb #afcd3b1d
 class DreamPlayer:
     "ipywidgets dream player: pick τ, press dream, play the decoded episode."
-    def __init__(self, mdn, vae:ConvVAE, z0:dict, steps:int=150, tau:float=1.0):
+    def __init__(self, mdn, # trained M
+                 vae:ConvVAE, # trained V
+                 z0:dict, # initial-z statistics {'mu', 'logvar'}
+                 steps:int=150, # dream steps per episode
+                 tau:float=1.0, # the first temperature
+                ):
         import ipywidgets as W
         self.mdn, self.vae, self.z0, self.steps, self.n = mdn, vae, z0, steps, 0
         self.tau = W.FloatSlider(tau, min=0.1, max=1.5, step=0.05, description='τ')
@@ -218,11 +244,13 @@ class DreamPlayer:
 
 # %% ../nbs/10_widgets.ipynb #777cf0b2
 @patch
-def dream(self:DreamPlayer, _=None):
+def dream(self:DreamPlayer, _=None, # the button (ipywidgets passes it)
+         ):
     "Dream a new episode at the slider's temperature."
     self.n += 1
     self.frames, death = dream_clip(self.mdn, self.vae, self.z0, self.tau.value, self.steps, seed=self.n)
-    self.info.value = f"τ = {self.tau.value:.2f}: " + (f"died at step {death}" if death < self.steps else f"alive after {self.steps} steps")
+    fate = f"died at step {death}" if death < self.steps else f"alive after {self.steps} steps"
+    self.info.value = f"τ = {self.tau.value:.2f}: " + fate
     self.pos.value = 0; self.show()
 
 @patch
@@ -236,18 +264,8 @@ def _ipython_display_(self:DreamPlayer):
     display(widget_bundle(self.widget, self.image.value), raw=True)
 
 # %% ../nbs/10_widgets.ipynb #cc97faa4
-def episode_frames(agent, env, # an `Agent` and a Gymnasium env (real game or `DreamEnv`)
-                   seed:int=0, max_steps:int=2100, every:int=10) -> tuple[list, int]:
-    "Frames (uint8 64×64×3) every `every` steps of one episode, and the steps survived."
-    def frame(obs): return env.render() if np.asarray(obs).ndim == 1 else PREPROCESS[agent.env](raw_frame(obs))
-    obs, _ = env.reset(seed=seed); agent.reset(seed); frames, t = [frame(obs)], 0
-    while t < max_steps:
-        obs, r, term, trunc, _ = env.step(agent.act(obs)); t += 1
-        if t % every == 0 or term or trunc: frames.append(frame(obs))
-        if term or trunc: break
-    return frames, t
-
-def side_by_side(clips:dict) -> dict:
+def side_by_side(clips:dict, # name -> list of frames
+                ) -> dict:
     "Pad every clip (name -> frames) with its last frame to the longest length."
     n = max(len(v) for v in clips.values())
     return {k: list(v) + [v[-1]] * (n - len(v)) for k, v in clips.items()}
@@ -261,7 +279,8 @@ def save_gif(clips:dict, # name -> frames (uint8 (H, W, 3)), the same length eac
     "Write the clips side by side, left to right, as one looping GIF (or WebP, when `path` ends in .webp)."
     seqs, ext = list(clips.values()), Path(path).suffix.lower()
     if ext not in ('.gif', '.webp'): raise ValueError(f"save_gif: {path} should end in .gif or .webp")
-    if len({len(s) for s in seqs}) != 1: raise ValueError(f"save_gif: clips of different lengths {[len(s) for s in seqs]}; pad them with side_by_side")
+    if len({len(s) for s in seqs}) != 1: raise ValueError("save_gif: clips of different lengths "
+                                                          f"{[len(s) for s in seqs]}; pad them with side_by_side")
     frames = np.stack([np.concatenate([s[i] for s in seqs], 1) for i in range(len(seqs[0]))])  # (T, H, W * clips, 3)
     frames = frames.repeat(scale, 1).repeat(scale, 2)
     kw = dict(quality=80) if ext == '.webp' else {}  # lossy WebP: several times smaller than GIF on textured frames

@@ -42,7 +42,8 @@ def public_callables(mod):
             if dataclasses.is_dataclass(obj): yield name, obj
             elif inspect.isfunction(vars(obj).get('__init__')): yield name, vars(obj)['__init__']
             for k, v in vars(obj).items():  # methods, @patch'ed ones included
-                if (not k.startswith('_') or k == '__call__') and inspect.isfunction(v) and v.__qualname__.split('.')[0] == name:
+                if (not k.startswith('_') or k == '__call__') and inspect.isfunction(v) and v.__qualname__.split('.')[0] == name \
+                   and v.__module__ == mod.__name__:  # not what a library (e.g. Ray's actor wrapper) added
                     yield f"{name}.{k}", v
 
 def var_keyword_documented(f, name:str) -> bool:
@@ -54,7 +55,9 @@ def undocumented(mod) -> list:
     out = []
     for name, f in public_callables(mod):
         if not dataclasses.is_dataclass(f) and not inspect.getdoc(f): out.append(f"{name}: no docstring")
-        for p, info in docments(f, full=True).items():
+        try: docs = docments(f, full=True)
+        except Exception as e: out.append(f"{name}: docments failed ({type(e).__name__}: {e})"); continue
+        for p, info in docs.items():
             if p in ('self', 'return') or info['docment']: continue
             if info.get('kind') == inspect.Parameter.VAR_KEYWORD and var_keyword_documented(f, p): continue
             out.append(f"{name}({p})")

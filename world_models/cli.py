@@ -6,14 +6,14 @@ Docs: https://world-models-course.github.io/world-models/cli.html.md"""
 
 # %% ../nbs/90_cli.ipynb #9de91882
 from __future__ import annotations
-import argparse, json, os, shlex, sys
+import argparse, contextlib, json, os, shlex, sys
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['cmd_collect', 'add_collect', 'cmd_train_vae', 'add_train_vae', 'cmd_train_mdnrnn', 'add_train_mdnrnn',
            'cmd_train_controller', 'add_train_controller', 'cmd_evaluate', 'add_evaluate', 'cmd_run', 'add_run',
            'cmd_temperatures', 'add_temperatures', 'cmd_ablations', 'add_ablations', 'cmd_dream_page', 'add_dream_page',
-           'cmd_presets', 'add_presets', 'build_parser', 'main']
+           'cmd_presets', 'add_presets', 'build_parser', 'curves_view', 'main']
 
 # %% ../nbs/90_cli.ipynb #49243334
 from . import __version__
@@ -22,7 +22,8 @@ from .presets import (ABLATIONS, CONTROLLERS, ENV_IDS, JUDGES, PAPER_TAUS,
 from .presets import CollectConfig, ESConfig
 from .plumbing import assets_dir, clean_stale_tmp, run_lock
 from .flags import (at_least, backend_flags, common_flags, config_flag, death_flag, flag_names, n_workers,
-                                name_flag, positive, record_flag, record_result, run_dir, stage_flag, training_flags)
+                                name_flag, positive, record_flag, record_result, run_dir, stage_flag, tensorboard_flag,
+                                training_flags)
 
 # %% ../nbs/90_cli.ipynb #071d4c1d
 def cmd_collect(args, # the parsed command line
@@ -119,7 +120,7 @@ def add_train_controller(sub, # the subparsers of `build_parser`
                         ('eval_rollouts', at_least(1))):
         config_flag(p, ESConfig, field, type=kind)
     name_flag(p)
-    backend_flags(p)
+    backend_flags(p); tensorboard_flag(p)
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     p.set_defaults(func=cmd_train_controller)
 
@@ -172,7 +173,7 @@ def add_run(sub, # the subparsers of `build_parser`
                                    'OUT/report.json and OUT/report.md.')
     p.add_argument('env', choices=sorted(ENV_IDS), help='which experiment')
     stage_flag(p, 'run_experiment', 'tau', type=positive, default=1.15)
-    death_flag(p); backend_flags(p); record_flag(p)
+    death_flag(p); backend_flags(p); record_flag(p); tensorboard_flag(p)
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.set_defaults(func=cmd_run)
 
@@ -283,6 +284,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_temperatures(sub); add_ablations(sub); add_dream_page(sub); add_presets(sub)
     return p
 
+def curves_view(args, # the parsed command line
+                run:Path, # the run folder
+               ):
+    "With --tensorboard, a `TensorBoardMirror` of `run` for as long as the command runs; else nothing."
+    if not getattr(args, 'tensorboard', False): return contextlib.nullcontext()
+    from world_models.tblog import TensorBoardMirror
+    print(f"world-models: TensorBoard curves in {run / 'tensorboard'} (tensorboard --logdir {run / 'tensorboard'})",
+          file=sys.stderr)
+    return TensorBoardMirror(run)
+
 def main(argv=None, # the arguments (default: `sys.argv[1:]`)
         ) -> int:
     "Run the `world-models` command line; prints the result as one JSON line."
@@ -290,7 +301,7 @@ def main(argv=None, # the arguments (default: `sys.argv[1:]`)
     try:
         if args.command in ('evaluate', 'presets'): res = args.func(args)  # they write nothing in a run folder
         else:
-            with run_lock(run_dir(args)) as run: clean_stale_tmp(run); res = args.func(args)
+            with run_lock(run_dir(args)) as run, curves_view(args, run): clean_stale_tmp(run); res = args.func(args)
         if getattr(args, 'record', None):
             record_result(args.record, args.command, res, shlex.join(['world-models', *argv]))
     except (ValueError, FileNotFoundError, ImportError) as e:  # a bad shard's `RolloutError` is a `ValueError`

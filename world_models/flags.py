@@ -11,8 +11,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['FLAGS', 'ARGS', 'at_least', 'positive', 'source_docments', 'stage_flag', 'config_flag', 'common_flags', 'n_workers',
-           'death_flag', 'backend_flags', 'name_flag', 'training_flags', 'run_dir', 'pooled_stats', 'record_target',
-           'record_result', 'record_flag', 'flag_names']
+           'death_flag', 'backend_flags', 'name_flag', 'training_flags', 'tensorboard_flag', 'run_dir', 'pooled_stats',
+           'record_target', 'record_result', 'record_flag', 'flag_names']
 
 # %% ../nbs/89_flags.ipynb #df1c29de
 from .presets import BACKENDS, DEATH_RULES, ENV_IDS, PRESETS, VAETrainConfig
@@ -119,12 +119,20 @@ def name_flag(p:argparse.ArgumentParser, # the subcommand's parser
 
 def training_flags(p:argparse.ArgumentParser, # the subcommand's parser
                   ):
-    "The flags every trainer takes: --epochs, --max-steps, --quiet, --device, --in-memory."
+    "The flags every trainer takes: --epochs, --max-steps, --quiet, --device, --in-memory, --tensorboard."
     config_flag(p, VAETrainConfig, 'epochs', type=at_least(1))
     config_flag(p, VAETrainConfig, 'max_steps', type=at_least(1))
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     stage_flag(p, 'stage_vae', 'device', default='cpu')
     stage_flag(p, 'stage_vae', 'in_memory', action='store_true')
+    tensorboard_flag(p)
+
+def tensorboard_flag(p:argparse.ArgumentParser, # the subcommand's parser
+                    ):
+    "--tensorboard: mirror the run's training curves into OUT/tensorboard while the command runs."
+    p.add_argument('--tensorboard', action='store_true',
+                   help='mirror the training curves (the CSV files) into OUT/tensorboard while training, for '
+                        '`tensorboard --logdir OUT/tensorboard` (needs: pip install -e ".[tensorboard]")')
 
 def run_dir(args, # the parsed command line
            ) -> Path:

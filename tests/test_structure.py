@@ -8,8 +8,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / 'world_models'
 MODULES = sorted(p.stem for p in PKG.glob('*.py') if p.stem not in ('_modidx', '__init__', '__main__'))
 MAX_LINES, MAX_COLS = 400, 120
-# 12_doom is being rewritten on another branch of issue 23; its module joins these rules once that lands
-PENDING = {'doom'}
+# modules exempt from these rules while being rewritten (none now)
+PENDING = set()
 # a chapter may show a later chapter's widget or hand off to an optional backend; each such forward import is listed
 FORWARD = {('02_vae.ipynb', 'widgets'): "shows the widgets chapter's live latent explorer on the V just trained",
            ('04_dream.ipynb', 'widgets'): "shows the widgets chapter's dream player on the shipped M",

@@ -19,6 +19,7 @@ __all__ = ['PAPER_TEMPERATURES', 'PAPER_RANDOM_POLICY', 'AGENT_RANGE', 'random_p
 import numpy as np, torch
 from .data import (DOOM_ACTIONS, PREPROCESS, cached_env, episode_seed, make_env, raw_frame, save_json,
                                load_rollout, save_rollout, shard_meta, shard_ok, shard_path)
+from .vae import reparameterize
 from .mdnrnn import MDNRNN, done_loss
 from .agent import AgentSpec, build_agent, make_backend
 from .evolve import load_controller
@@ -31,7 +32,10 @@ PAPER_TEMPERATURES = {  # τ: (dream mean, dream std, real mean, real std), Ha &
 PAPER_RANDOM_POLICY = (210, 108)  # real game, random actions
 
 # %% ../nbs/12_doom.ipynb #6ad6eb85
-def random_policy_scores(episodes:int=100, seed:int=0, max_steps:int=2100) -> np.ndarray:
+def random_policy_scores(episodes:int=100, # real episodes to play
+                         seed:int=0, # seeds the games and the actions (episode i: `episode_seed(seed, i)`)
+                         max_steps:int=2100, # steps per episode at most (the game's cap)
+                        ) -> np.ndarray:
     "Survival steps of uniformly random per-frame actions in the real game, (episodes,)."
     env, out = make_env('doom'), []
     try:
@@ -47,40 +51,48 @@ def random_policy_scores(episodes:int=100, seed:int=0, max_steps:int=2100) -> np
 # %% ../nbs/12_doom.ipynb #d5ff9d73
 def sweep_temperatures(run, # a Doom run folder with trained V and M (after `world-models run doom` or train-mdnrnn)
                        taus=tuple(PAPER_TEMPERATURES), # temperatures to train at
-                       preset:str='laptop', seed:int=0, workers:int=2, progress:bool=True,
+                       preset:str='laptop', # 'smoke', 'laptop' or 'paper': the evolution's budget
+                       seed:int=0, # seed of the run
+                       workers:int=2, # worker processes
+                       progress:bool=True, # show tqdm progress bars
                        episodes:int=100, # evaluation episodes, dream and real
                        **es_overrides, # fields of `ESConfig` (e.g. generations)
                       ) -> list[dict]:
-    "Evolve C in the dream at each τ and score it in the dream and the real game; rows saved to `run/temperatures.json`."
+    "Evolve C in the dream at each τ, score it in the dream and the real game; rows saved to `run/temperatures.json`."
     run = Path(run); fn = run / 'temperatures.json'
     rows = json.loads(fn.read_text()) if fn.exists() else []
     for tau in taus:
         if any(abs(r['tau'] - tau) < 1e-9 for r in rows): continue
         name = f'controller-tau{tau:.2f}'
-        trained = stage_controller(run, 'doom', preset, seed, workers, progress, in_dream=True, tau=tau, name=name, **es_overrides)
-        ev = {w: stage_evaluate(run, 'doom', episodes, seed + 1000, workers, dream=w == 'dream', tau=tau, name=name) for w in ('dream', 'real')}
+        trained = stage_controller(run, 'doom', preset, seed, workers, progress, in_dream=True, tau=tau, name=name,
+                                   **es_overrides)
+        ev = {w: stage_evaluate(run, 'doom', episodes, seed + 1000, workers, dream=w == 'dream', tau=tau, name=name)
+              for w in ('dream', 'real')}
         rows.append(dict(tau=tau, generations=trained['generations'], seconds=trained['seconds'],
                          **{f'{w}_{k}': ev[w][k] for w in ev for k in ('mean', 'std')}))
         save_json(fn, rows)
     return rows
 
 # %% ../nbs/12_doom.ipynb #7fd6831f
-def temperature_table(rows:list) -> str:
+def temperature_table(rows:list, # the rows `sweep_temperatures` returns
+                     ) -> str:
     "Markdown table of sweep rows next to the paper's numbers."
     out = ['| τ | dream (this course) | real (this course) | dream (paper) | real (paper) |', '|---|---|---|---|---|']
     for r in sorted(rows, key=lambda r: r['tau']):
         p = PAPER_TEMPERATURES.get(round(r['tau'], 2))
         paper = f"{p[0]} ± {p[1]} | {p[2]} ± {p[3]}" if p else '– | –'
-        out.append(f"| {r['tau']:.2f} | {r['dream_mean']:.0f} ± {r['dream_std']:.0f} | {r['real_mean']:.0f} ± {r['real_std']:.0f} | {paper} |")
+        out.append(f"| {r['tau']:.2f} | {r['dream_mean']:.0f} ± {r['dream_std']:.0f} | "
+                   f"{r['real_mean']:.0f} ± {r['real_std']:.0f} | {paper} |")
     return '\n'.join(out)
 
 # %% ../nbs/12_doom.ipynb #cbaf09b3
 def agent_rollout(spec:dict, # an `AgentSpec` as a dict (V, M, z0 files)
                   x:np.ndarray, # C's flat parameters
-                  seed:int, index:int, # the run's seed and the episode index (seeds the game and the exploration)
+                  seed:int, # the run's seed
+                  index:int, # the episode's index (with `seed`, seeds the game and the exploration)
                   out:str, # folder for the shard
                   epsilon:float=0.1, # per-step chance to start a random move held for 1-10 frames
-                  max_steps:int=2100,
+                  max_steps:int=2100, # steps per episode at most
                  ) -> dict:
     "Play one real Doom episode with the agent (plus exploration) and store it as a rollout shard; returns its meta."
     path = shard_path(out, index)
@@ -90,11 +102,15 @@ def agent_rollout(spec:dict, # an `AgentSpec` as a dict (V, M, z0 files)
     obs, _ = env.reset(seed=s); agent.reset(s)
     for t in range(max_steps):
         if hold == 0 and rng.random() < epsilon: hold, move = int(rng.integers(1, 11)), float(rng.integers(-1, 2))
-        ep['obs'].append(PREPROCESS['doom'](raw_frame(obs))); a = agent.act(obs, [move] if hold else None); hold = max(0, hold - 1)
-        obs, r, term, trunc, _ = env.step(a); ep['action'].append(DOOM_ACTIONS[a:a + 1]); ep['reward'].append(r); ep['done'].append(term)
+        ep['obs'].append(PREPROCESS['doom'](raw_frame(obs)))
+        a = agent.act(obs, [move] if hold else None); hold = max(0, hold - 1)
+        obs, r, term, trunc, _ = env.step(a)
+        ep['action'].append(DOOM_ACTIONS[a:a + 1]); ep['reward'].append(r); ep['done'].append(term)
         if term or trunc: break
-    ep = dict(obs=np.stack(ep['obs']), action=np.stack(ep['action']), reward=np.asarray(ep['reward'], np.float32), done=np.asarray(ep['done'], bool))
-    meta = dict(env='doom', index=index, seed=s, policy='agent', epsilon=epsilon, steps=len(ep['obs']), ret=float(ep['reward'].sum()), terminated=bool(ep['done'][-1]))
+    ep = dict(obs=np.stack(ep['obs']), action=np.stack(ep['action']), reward=np.asarray(ep['reward'], np.float32),
+              done=np.asarray(ep['done'], bool))
+    meta = dict(env='doom', index=index, seed=s, policy='agent', epsilon=epsilon, steps=len(ep['obs']),
+                ret=float(ep['reward'].sum()), terminated=bool(ep['done'][-1]))
     save_rollout(path, ep, meta); return meta
 
 # %% ../nbs/12_doom.ipynb #21c9b7ba
@@ -116,7 +132,9 @@ def collect_with_agent(run, # Doom run folder: shards go to `run/rollouts-NAME`
                        name:str='controller', # the controller's sub-folder in `run`
                        n:int=500, # episodes
                        first:int=None, # index of the first shard (default: `agent_first_index`, a block of its own)
-                       seed:int=0, workers:int=2, epsilon:float=0.1,
+                       seed:int=0, # seed of the run (seeds each episode with its index)
+                       workers:int=2, # worker processes
+                       epsilon:float=0.1, # per-step chance to start a random move held for 1-10 frames
                       ) -> list[dict]:
     "Record `n` real episodes of a trained agent (see `agent_rollout`), resumable; returns their metas."
     from world_models.doom import agent_rollout  # by module name, for spawned workers
@@ -133,18 +151,20 @@ def death_features(mdn:MDNRNN, # M with a death head
                    batch:int=64, # episodes per forward pass
                    generator:torch.Generator=None, # draws the z samples (default: torch's global one)
                   ) -> tuple:
-    "Every step of the episodes: M's hidden state h (S, H) in float16, its death logit (S,) and the real done flag (S,)."
+    "Every step of the episodes: M's hidden state h (S, H) in float16, its death logit (S,), the real done flag (S,)."
     H, L, D = [], [], []
     for i in range(0, len(series), batch):
         eps = [load_rollout(p, ['mu', 'logvar', 'action', 'done']) for p in series[i:i + batch]]
         T = max(len(e['mu']) for e in eps)
         pad = lambda a: np.concatenate([a, np.zeros((T - len(a), *a.shape[1:]), a.dtype)])  # after the end: never read
-        mu, lv, act = (torch.from_numpy(np.stack([pad(e[k]) for e in eps])).float() for k in ('mu', 'logvar', 'action'))  # (B, T, .)
-        z = mu + (0.5 * lv).exp() * torch.randn(mu.shape, generator=generator)  # a sample of each frame's posterior, as in training
+        mu, lv, act = (torch.from_numpy(np.stack([pad(e[k]) for e in eps])).float()
+                       for k in ('mu', 'logvar', 'action'))  # (B, T, .)
+        z = reparameterize(mu, lv, torch.randn(mu.shape, generator=generator))  # each frame's posterior, as in training
         restart = torch.zeros(len(eps), T); restart[:, 0] = 1.
         p, _ = mdn(z, act, restart)
         for j, e in enumerate(eps):
-            t = len(e['mu']); H.append(p['h'][j, :t].half()); L.append(p['done_logit'][j, :t]); D.append(torch.from_numpy(e['done']))
+            t = len(e['mu'])
+            H.append(p['h'][j, :t].half()); L.append(p['done_logit'][j, :t]); D.append(torch.from_numpy(e['done']))
     return torch.cat(H), torch.cat(L), torch.cat(D)
 
 # %% ../nbs/12_doom.ipynb #f1c03b3c
@@ -152,7 +172,7 @@ def death_stats(logit:torch.Tensor, # death logits (S,)
                 done:torch.Tensor, # real done flags (S,)
                 done_weight:float=10., # weight of the death class M was trained with
                ) -> dict:
-    "Weighted death loss, the share of real deaths where the logit fires (> 0), and the share of living steps where it fires."
+    "Weighted death loss, and the shares of real deaths and of living steps where the logit fires (> 0)."
     fire, done = logit > 0, done.bool()
     return dict(done_loss=round(done_loss(logit, done, done_weight).mean().item(), 4),
                 recall=round((fire & done).sum().item() / max(1, done.sum().item()), 3),
@@ -162,13 +182,17 @@ def death_stats(logit:torch.Tensor, # death logits (S,)
 def refit_death_head(mdn:MDNRNN, # M with a death head; its last head row is replaced
                      train:list, # encoded series M never saw, to fit on
                      val:list, # more such series, to stop by
-                     lr:float=1e-3, batch:int=8192, # Adam on minibatches of steps
-                     max_epochs:int=300, patience:int=20, # stop when more than `patience` epochs pass without a better held-out loss
+                     lr:float=1e-3, # Adam's learning rate
+                     batch:int=8192, # steps per minibatch
+                     max_epochs:int=300, # epochs at most
+                     patience:int=20, # stop when more than `patience` epochs pass without a better held-out loss
                      seed:int=0, # seeds the z samples and the step order
                     ) -> dict:
-    "Refit M's death logit (a logistic regression on h) on fresh episodes, keeping the best held-out epoch; stats before and after."
-    if not mdn.predict_done: raise ValueError("refit_death_head: this M has no death head (predict_done=False); only Doom's M has one")
-    if not train or not val: raise ValueError(f"refit_death_head: need series to fit on and to stop by, got {len(train)} and {len(val)}")
+    "Refit M's death logit (a logistic regression on h) on fresh episodes, keeping the best held-out epoch; stats."
+    if not mdn.predict_done:
+        raise ValueError("refit_death_head: this M has no death head (predict_done=False); only Doom's M has one")
+    if not train or not val:
+        raise ValueError(f"refit_death_head: need series to fit on and to stop by, got {len(train)} and {len(val)}")
     g = torch.Generator().manual_seed(seed)
     (Ht, Lt, Dt), (Hv, Lv, Dv) = death_features(mdn, train, generator=g), death_features(mdn, val, generator=g)
     res, Hv = dict(before=dict(train=death_stats(Lt, Dt), val=death_stats(Lv, Dv))), Hv.float()

@@ -11,9 +11,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['NEAR_CONSTANT', 'WORLDS', 'STAGE_FILES', 'stage_collect', 'stage_vae', 'stage_mdnrnn', 'safeguards',
-           'stage_controller', 'evaluation_spec', 'stage_evaluate', 'experiment_stages', 'minutes', 'key_result',
-           'write_report', 'read_report', 'run_experiment']
+__all__ = ['NEAR_CONSTANT', 'CHECK_DREAMS', 'CHECK_STEPS', 'WORLDS', 'STAGE_FILES', 'stage_collect', 'stage_vae', 'stage_mdnrnn',
+           'safeguards', 'stage_controller', 'evaluation_spec', 'stage_evaluate', 'experiment_stages', 'minutes',
+           'key_result', 'write_report', 'read_report', 'run_experiment']
 
 # %% ../nbs/09_pipeline.ipynb #6da7f01f
 import numpy as np
@@ -120,6 +120,7 @@ def stage_mdnrnn(run, # run folder
 
 # %% ../nbs/09_pipeline.ipynb #0db83495
 NEAR_CONSTANT = 0.9  # a C that makes one move on more than this share of its dream steps is flagged
+CHECK_DREAMS, CHECK_STEPS = 32, 500  # the moves check: 32 dreams, each's first 500 steps (16,000 moves at most)
 
 def safeguards(fit:DreamFitness, # the fitness C was evolved with (its worlds and their veto counts)
                spec:AgentSpec, # the agent
@@ -129,7 +130,8 @@ def safeguards(fit:DreamFitness, # the fitness C was evolved with (its worlds an
               ) -> dict:
     "What guarded a dream-trained C against a dream's trick: how often each world was the worst, and C's dream moves."
     shares = dream_actions(load_mdnrnn(spec.mdnrnn), load_z0(spec.z0),
-                           load_controller(out / 'controller.safetensors').get_flat(), 64, tau, seed)
+                           load_controller(out / 'controller.safetensors').get_flat(), CHECK_DREAMS, tau, seed,
+                           min(fit.max_steps, CHECK_STEPS))
     res = dict(dream_actions={k: round(v, 3) for k, v in shares.items()},
                near_constant=max(shares.values()) > NEAR_CONSTANT)
     # share of candidate judgements each world decided (0: the agent's own M)
@@ -330,7 +332,7 @@ def write_report(run, # run folder
                      "first is the agent's own).")
     if 'dream_actions' in c:
         a = c['dream_actions']; fired = c['near_constant']
-        lines.append(f"\nSafeguard, near-constant check: in 64 dreams C moves left {a['left']:.0%}, stays "
+        lines.append(f"\nSafeguard, near-constant check: in {CHECK_DREAMS} dreams C moves left {a['left']:.0%}, stays "
                      f"{a['stay']:.0%}, moves right {a['right']:.0%}"
                      + (f": **fired**, one move above {NEAR_CONSTANT:.0%} of the steps, a dream trick that likely "
                         "ends at a wall." if fired else "."))

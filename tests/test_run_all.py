@@ -1,8 +1,9 @@
 """JupyterLab's Run All on every chapter: all cells (nbdev's `#| eval: false` and `slow` flags ignored, as Jupyter
 ignores them), in a kernel, on a git copy of the project; no error, <= 120 s each, and nothing tracked or untracked
 left behind (`git status --porcelain` stays empty). `WM_RUN_ALL=0` skips it (the slowest test file);
-`WM_RUN_ALL_LIMIT_S` raises the limit on a machine busy with other work."""
-import os, shutil, subprocess, time
+`WM_RUN_ALL_LIMIT_S` raises the limit on a machine busy with other work; `WM_RUN_ALL_TIMES=FILE` appends each chapter's
+time (and the slowest cells) to FILE as a JSON line, for the README's table."""
+import json, os, shutil, subprocess, time
 from pathlib import Path
 import pytest
 
@@ -50,6 +51,9 @@ def run_all(nb_path:Path, cwd:Path, timeout:int) -> float:
     for p in kids:  # a ViZDoom engine whose kernel exits outlives it: stop it here rather than leave it running
         if p.is_running(): p.kill()
     print(f"{nb_path.name}: Run All {secs:.1f} s; slowest cells: {slowest(nb)}")
+    if log := os.environ.get('WM_RUN_ALL_TIMES'):
+        with open(log, 'a') as f: f.write(json.dumps(dict(notebook=nb_path.name, seconds=round(secs, 1), slowest=slowest(nb),
+                                                     load=round(os.getloadavg()[0], 1))) + '\n')
     return secs
 
 def slowest(nb, n:int=3) -> str:

@@ -145,15 +145,34 @@ def build_agent(spec:AgentSpec, # the agent's files
     return Agent(cached(load_vae, spec.vae) if spec.vae else None, cached(load_mdnrnn, spec.mdnrnn), c, spec.env, spec.sample_z)
 
 # %% ../nbs/07_agent.ipynb #a7c1e0f2
+class _FastEncode(torch.nn.Module):
+    "V's encoder for inference: its first convolutions as they are, the last one and the two heads as matrix products."
+    def __init__(self, vae:ConvVAE, # V
+                 n_conv:int=3, # convolutions run as convolutions; the rest become matrix products on patches
+                ):
+        super().__init__()
+        convs = [m for m in vae.encoder if isinstance(m, torch.nn.Conv2d)]
+        self.convs = torch.nn.ModuleList(convs[:n_conv])
+        self.mats = [(c.weight.detach().permute(2, 3, 1, 0).flatten(0, 2).contiguous(), c.bias.detach())
+                     for c in convs[n_conv:]]
+        W, C = torch.cat([vae.fc_mu.weight, vae.fc_logvar.weight]).detach(), convs[-1].out_channels
+        self.head = (W.view(len(W), C, -1).transpose(1, 2).flatten(1).t().contiguous(),  # NCHW flatten -> NHWC flatten
+                     torch.cat([vae.fc_mu.bias, vae.fc_logvar.bias]).detach())
+    def forward(self, x):
+        for c in self.convs: x = torch.relu(c(x))
+        h = x.permute(0, 2, 3, 1).contiguous()  # (B, H, W, C)
+        for W, b in self.mats:  # a 4×4 stride-2 convolution: each output pixel's patch times W
+            B, n, _, C = h.shape; m = (n - 4) // 2 + 1; s = h.stride()
+            patches = h.as_strided((B, m, m, 4, 4, C), (s[0], 2 * s[1], 2 * s[2], s[1], s[2], s[3]))
+            h = torch.relu(torch.addmm(b, patches.reshape(B * m * m, -1), W)).view(B, m, m, -1)
+        out = torch.addmm(self.head[1], h.flatten(1), self.head[0])
+        return out.chunk(2, 1)  # μ, log σ²
+
 def traced_encoder(path, # V's weights
                   ) -> torch.jit.ScriptModule:
-    "V's encoder (frames -> μ, log σ²) traced and frozen for inference: ~20% faster on a CPU, equal to ~1e-7."
-    vae = load_vae(path).eval()
-    class _Encode(torch.nn.Module):
-        def __init__(self): super().__init__(); self.vae = vae
-        def forward(self, x): return self.vae.encode(x)
+    "V's encoder (frames -> μ, log σ²) for inference on a CPU, traced and frozen; equal to `vae.encode` to ~1e-5."
     with torch.no_grad():
-        traced = torch.jit.trace(_Encode().eval(), torch.zeros(2, 3, 64, 64))
+        traced = torch.jit.trace(_FastEncode(load_vae(path).eval()).eval(), torch.zeros(2, 3, 64, 64))
         return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
 
 # %% ../nbs/07_agent.ipynb #a435ced7
@@ -206,7 +225,7 @@ class Slots:
         self.weights, H = self.mdn.step_weights(), self.mdn.hidden_dim
         self.envs, self.gens = [cached_env(spec.env, renderer, k) for k in range(K)], [torch.Generator() for _ in range(K)]
         self.prep = renderer != 'agent' or spec.env != 'carracing'  # the agent view is V's input already
-        self.encoder = None if self.prep else cached(traced_encoder, spec.vae)  # training only: ~1e-7 from eager V
+        self.encoder = None if self.prep else cached(traced_encoder, spec.vae)  # training only: ~1e-5 from eager V
         self.h, self.c, self.X = torch.zeros(K, H), torch.zeros(K, H), np.zeros((K, Controller(**asdict(self.cfg)).n_params))
         self.obs, self.job, self.pop = [None] * K, [None] * K, None
         self.t, self.total, self.idle = np.zeros(K, int), np.zeros(K), np.zeros(K, int)
@@ -243,9 +262,9 @@ def play_jobs(spec:AgentSpec, X:np.ndarray, seeds, # episode j: controller X[j] 
     todo, out = list(range(len(X)))[::-1], np.zeros(len(X))
     for k in range(S.K): j = todo.pop(); S.start(k, j, X[j], seeds[j])
     while live := [k for k in range(S.K) if S.job[k] is not None]:
-        a = S.act(live)
+        a = S.act(live).numpy()  # (K, a)
         for k in live:
-            S.obs[k], r, term, trunc, _ = S.envs[k].step(doom_action_index(a[k].item()) if spec.env == 'doom' else a[k].numpy())
+            S.obs[k], r, term, trunc, _ = S.envs[k].step(doom_action_index(a[k].item()) if spec.env == 'doom' else a[k])
             S.total[k] += r; S.t[k] += 1; S.idle[k] = 0 if r > 0 else S.idle[k] + 1
             if term or trunc or S.t[k] >= cap or (patience and S.idle[k] >= patience):
                 out[S.job[k]], S.job[k] = S.total[k], None

@@ -113,16 +113,21 @@ def _scene(self:AgentViewCarRacing):
 
 # %% ../nbs/01a_carview.ipynb #ec487a12
 @patch
-def _draw_ground(self:AgentViewCarRacing, img:np.ndarray, # (H, W, 3) uint8 canvas, black, drawn in place
-                 A:np.ndarray, # the camera (`camera`)
+def _draw_ground(self:AgentViewCarRacing, A:np.ndarray, # the camera (`camera`)
                  F:np.ndarray, # the camera in fixed point (`fixed_point`)
-                ):
-    "Fill the playfield, then the grass and road polygons near the canvas, one call per colour."
-    H, W, _ = img.shape; bg, grass = self._scene_colors
+                 W:int, H:int, # canvas size in pixels
+                ) -> np.ndarray:
+    "A new canvas (H, W, 3) with the playfield, then the grass and road polygons near it, one fill per colour."
+    bg, grass = self._scene_colors
+    reach = math.hypot(WINDOW_W / 2, WINDOW_H * 3 / 4) * W / WINDOW_W / math.hypot(A[0, 0], A[0, 1])  # world units
+    if max(abs(v) for v in self.car.hull.position) + reach < PLAYFIELD: img = np.full((H, W, 3), bg, np.uint8)
+    else:  # the canvas may reach past the playfield, where the window stays black
+        img = np.zeros((H, W, 3), np.uint8); P = cv2.transform(self._scene_field, F).astype(np.int32)
+        cv2.fillPoly(img, list(P), bg, cv2.LINE_8, SHIFT, OFFSET)
     pad = self._scene_r * max(abs(A[0, 0]) + abs(A[0, 1]), abs(A[1, 0]) + abs(A[1, 1]))  # a polygon's radius on canvas
     vis = np.flatnonzero(cv2.inRange(cv2.transform(self._scene_c, A), (-pad, -pad), (W + pad, H + pad)))
+    if not len(vis): return img  # far off the track: no polygon in sight
     q = cv2.transform(self._scene_P[vis], F).astype(np.int32)  # (n, 4, 2) fixed point
-    cv2.fillPoly(img, list(cv2.transform(self._scene_field, F).astype(np.int32)), bg, cv2.LINE_8, SHIFT, OFFSET)
     n = self._n_grass; g = int(np.searchsorted(vis, n))
     if g: cv2.fillPoly(img, list(q[:g]), grass, cv2.LINE_8, SHIFT, OFFSET)
     tiles, kerbs, kerb = {}, {}, self._scene_kerb
@@ -130,6 +135,7 @@ def _draw_ground(self:AgentViewCarRacing, img:np.ndarray, # (H, W, 3) uint8 canv
         (kerbs if kerb[i] else tiles).setdefault(tuple(rgb), []).append(p)
     for group in (tiles, kerbs):
         for rgb, ps in group.items(): cv2.fillPoly(img, ps, rgb, cv2.LINE_8, SHIFT, OFFSET)
+    return img
 
 # %% ../nbs/01a_carview.ipynb #767c6307
 @patch
@@ -137,6 +143,6 @@ def agent_view(self:AgentViewCarRacing) -> np.ndarray:
     "V's 64×64 input for the current state: the ground and the car filled on a 2× canvas, area-shrunk."
     if getattr(self, '_scene_src', None) is not self.road_poly: self._scene()  # a new track
     if getattr(self, '_car_shape', {}).get('car') is not self.car: self._car_shape = car_shape(self.car)
-    A = camera(self, CANVAS, CANVAS); F = fixed_point(A); img = np.zeros((CANVAS, CANVAS, 3), np.uint8)
-    self._draw_ground(img, A, F); draw_car(img, self._car_shape, F)
+    A = camera(self, CANVAS, CANVAS); F = fixed_point(A)
+    img = self._draw_ground(A, F, CANVAS, CANVAS); draw_car(img, self._car_shape, F)
     return cv2.resize(img, (64, 64), interpolation=cv2.INTER_AREA)  # as `preprocess_car` shrinks the agent's rows

@@ -2,12 +2,13 @@
 pixel-identical 'exact', the agent-view training renderer, and no rendering at all: the physics floor), and whole agent
 loops on 2 worker processes (V, M and C batched over the games a worker runs): today's loop ('exact' renderer,
 8 games per worker) against the training loop ('agent' renderer, 16 games per worker). Ratios are to today's loop.
-The shipped V, M and C.
+Then the training loop once more in this process, timed by component (physics, drawing, resets, V, M and C, the rest)
+per game step. The shipped V, M and C. The machine's load average is stored with the figures.
 
 Usage: python benchmarks/carracing_speed.py [--steps 300] [--episodes 32] [--json assets/carracing_results.json]
 (--json: also store the figures under the file's "benchmark" key, which the CarRacing chapter reads.)
 """
-import argparse, json, sys, time
+import argparse, json, os, sys, time
 from pathlib import Path
 import numpy as np, torch
 from gymnasium.envs.box2d.car_racing import CarRacing
@@ -26,6 +27,32 @@ def env_steps_s(env, steps:int) -> float:
     env.reset(seed=7); t = time.perf_counter()
     for i in range(steps): env.step(np.array([np.sin(i / 15), .4, 0.], np.float32))
     return steps / (time.perf_counter() - t)
+
+def components_ms(spec, x, steps:int, slots:int) -> dict:
+    "Milliseconds per game step of the training loop in this process (one worker's share), split by component."
+    import world_models.agent as A
+    from world_models.carview import AgentViewCarRacing
+    T, pc = dict(render=0., step=0., reset=0., V=0., act=0.), time.perf_counter
+    def timed(key, f):
+        def g(*a, **k):
+            t = pc(); r = f(*a, **k); T[key] += pc() - t; return r
+        return g
+    saved = [(AgentViewCarRacing, 'agent_view'), (CarRacing, 'step'), (CarRacing, 'reset'), (A, 'encode_obs'),
+             (A.Slots, 'act')]
+    old = [getattr(o, k) for o, k in saved]
+    for (o, k), key in zip(saved, ('render', 'step', 'reset', 'V', 'act')): setattr(o, k, timed(key, getattr(o, k)))
+    try:
+        A.play_jobs(spec, np.stack([x] * slots), range(slots), 5, slots=slots, renderer='agent')  # warm
+        for k in T: T[k] = 0.
+        X, seeds = np.stack([x] * slots), range(100, 100 + slots)
+        t = pc(); A.play_jobs(spec, X, seeds, steps, slots=slots, renderer='agent')
+        total, n = pc() - t, slots * steps
+    finally:
+        for (o, k), f in zip(saved, old): setattr(o, k, f)
+    step = T['step'] - T['reset']  # reset() steps once (and draws) inside
+    ms = dict(physics=step - T['render'], render=T['render'], reset=T['reset'], V=T['V'], M_and_C=T['act'] - T['V'])
+    ms['other'] = total - step - T['reset'] - T['act']
+    return {k: round(v / n * 1e3, 3) for k, v in ms.items()} | dict(total=round(total / n * 1e3, 3))
 
 def loop_steps_s(spec, x, episodes:int, steps:int, renderer:str, slots:int) -> float:
     "Agent steps per second scoring `episodes` games of `steps` steps on 2 workers, V, M and C batched per worker."
@@ -49,14 +76,17 @@ if __name__ == '__main__':
     env_s = {k: env_steps_s(e, a.steps) for k, e in env.items()}
     today = loop_steps_s(spec, x, a.episodes, a.steps, 'exact', 8)
     train = loop_steps_s(spec, x, a.episodes, a.steps, 'agent', 16)
+    parts = components_ms(spec, x, a.steps, 16)
     print(f"today's loop (2 workers, 'exact' renderer, 8 games each): {today:.0f} agent steps/s = 1.00x")
     for k, s in env_s.items(): print(f"environment alone, {k}: {s:.0f} steps/s = {s / today:.2f}x")
     print(f"training loop (2 workers, 'agent' renderer, 16 games each): {train:.0f} agent steps/s = {train / today:.2f}x")
+    print("training loop in one process, ms per game step: " + ', '.join(f"{k} {v:.3f}" for k, v in parts.items()))
     if a.json:
         res = json.loads(a.json.read_text()) if a.json.exists() else {}
         res['benchmark'] = dict(command='python ' + ' '.join(sys.argv), steps=a.steps, episodes=a.episodes,
                                 today_loop_steps_s=round(today), training_loop_steps_s=round(train),
                                 training_loop_ratio=round(train / today, 2),
                                 env_steps_s={k: round(v) for k, v in env_s.items()},
-                                env_ratio={k: round(v / today, 2) for k, v in env_s.items()})
+                                env_ratio={k: round(v / today, 2) for k, v in env_s.items()},
+                                components_ms=parts, load=[round(v, 2) for v in os.getloadavg()])
         save_json(a.json, res)

@@ -206,15 +206,36 @@ def check_parts(spec:AgentSpec, # the agent: V, M, z0 and C's shape
                                           f"inputs; a {spec.controller} C takes {c.in_dim}")
 
 # %% ../nbs/07_agent.ipynb #a7c1e0f2
+class _FastEncode(torch.nn.Module):
+    "V's encoder for inference: its first convolutions as they are, the last one and the two heads as matrix products."
+    def __init__(self, vae:ConvVAE, # V
+                 n_conv:int=3, # convolutions run as convolutions; the rest become matrix products on patches
+                ):
+        super().__init__()
+        convs = [m for m in vae.encoder if isinstance(m, torch.nn.Conv2d)]
+        self.convs = torch.nn.ModuleList(convs[:n_conv])
+        self.mats = [(c.weight.detach().permute(2, 3, 1, 0).flatten(0, 2).contiguous(), c.bias.detach())
+                     for c in convs[n_conv:]]
+        W, C = torch.cat([vae.fc_mu.weight, vae.fc_logvar.weight]).detach(), convs[-1].out_channels
+        self.head = (W.view(len(W), C, -1).transpose(1, 2).flatten(1).t().contiguous(),  # NCHW flatten -> NHWC flatten
+                     torch.cat([vae.fc_mu.bias, vae.fc_logvar.bias]).detach())
+    def forward(self, x, # frames (B, 3, 64, 64) in [0, 1]
+               ):
+        "μ and log σ² of each frame, as `vae.encode`."
+        for c in self.convs: x = torch.relu(c(x))
+        h = x.permute(0, 2, 3, 1).contiguous()  # (B, H, W, C)
+        for W, b in self.mats:  # a 4×4 stride-2 convolution: each output pixel's patch times W
+            B, n, _, C = h.shape; m = (n - 4) // 2 + 1; s = h.stride()
+            patches = h.as_strided((B, m, m, 4, 4, C), (s[0], 2 * s[1], 2 * s[2], s[1], s[2], s[3]))
+            h = torch.relu(torch.addmm(b, patches.reshape(B * m * m, -1), W)).view(B, m, m, -1)
+        out = torch.addmm(self.head[1], h.flatten(1), self.head[0])
+        return out.chunk(2, 1)  # μ, log σ²
+
 def traced_encoder(path, # V's weights
                   ) -> torch.jit.ScriptModule:
-    "V's encoder (frames -> μ, log σ²) traced and frozen for inference: ~20% faster on a CPU, equal to ~1e-7."
-    vae = load_vae(path).eval()
-    class _Encode(torch.nn.Module):
-        def __init__(self): super().__init__(); self.vae = vae
-        def forward(self, x): return self.vae.encode(x)
+    "V's encoder (frames -> μ, log σ²) for inference on a CPU, traced and frozen; equal to `vae.encode` to ~1e-5."
     with torch.no_grad():
-        traced = torch.jit.trace(_Encode().eval(), torch.zeros(2, 3, 64, 64))
+        traced = torch.jit.trace(_FastEncode(load_vae(path).eval()).eval(), torch.zeros(2, 3, 64, 64))
         return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
 
 # %% ../nbs/07_agent.ipynb #a435ced7

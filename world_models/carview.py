@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 
 # %% auto #0
-__all__ = ['VIEW_ROWS', 'SS', 'SHIFT', 'fill_polygon', 'camera', 'car_polygons', 'AgentViewCarRacing']
+__all__ = ['VIEW_ROWS', 'CANVAS', 'SHIFT', 'BIG', 'OFFSET', 'fixed_point', 'camera', 'car_shape', 'draw_car',
+           'AgentViewCarRacing']
 
 # %% ../nbs/01a_carview.ipynb #1542a595
 import cv2
@@ -22,48 +23,69 @@ from .envs import FastCarRacing, preprocess_car
 
 # %% ../nbs/01a_carview.ipynb #0411a4d0
 VIEW_ROWS = WINDOW_H * 84 / 96  # window rows the agent keeps (rows 0:84 of the 96-row frame): 700 of 800
-SS = 2      # supersampling of the 96×84 grid the agent's frame is shrunk from
-SHIFT = 4   # sub-pixel bits of OpenCV's polygon fill
+CANVAS = 128    # the canvas is CANVAS × CANVAS pixels: V's 64×64 frame supersampled 2×, then area-shrunk
+SHIFT = 4       # sub-pixel bits of OpenCV's polygon fill: coordinates in 1/16 pixel
+BIG = 1 << 22   # fixed-point offset that keeps every coordinate positive; each fill takes it back (`offset`)
+OFFSET = (-BIG, -BIG)
 
-def fill_polygon(img:np.ndarray, # (H, W, 3) uint8 canvas, drawn in place
-                 P:np.ndarray, # polygon vertices in continuous pixel coordinates, (V, 2); (N, V, 2) for several
-                 color, # RGB
-                ):
-    "Fill one convex polygon, or several non-overlapping ones, with sub-pixel vertices."
-    q = np.round((np.asarray(P) - 0.5) * (1 << SHIFT)).astype(np.int32)  # pixel centres sit at .5
-    if q.ndim == 2: cv2.fillConvexPoly(img, q, [int(c) for c in color], shift=SHIFT)
-    else: cv2.fillPoly(img, list(q), [int(c) for c in color], shift=SHIFT)
+def fixed_point(A:np.ndarray, # (2, 3): canvas point (pixel i spans [i, i+1)) = A @ [x, y, 1], e.g. `camera`
+               ) -> np.ndarray:
+    "`A` scaled to OpenCV's fixed-point coordinates: `(A @ [x, y, 1]).astype(int32)` is then the rounded vertex."
+    F = A * (1 << SHIFT)
+    F[:, 2] += BIG - (1 << SHIFT) / 2 + 0.5  # pixel centres sit at .5; +0.5 and a positive offset make truncation round
+    return F
 
 # %% ../nbs/01a_carview.ipynb #ab1768cc
 def camera(env, # a CarRacing env, after reset
            W:int, # canvas width in pixels
            H:int, # canvas height in pixels
-          ) -> tuple[np.ndarray, np.ndarray]:
-    "World -> canvas map (M (2, 2), o (2,)) of CarRacing's camera, for the window rows the agent keeps."
+          ) -> np.ndarray:
+    "World -> canvas affine map A (2, 3) of CarRacing's camera, for the window rows the agent keeps."
     angle, zoom = -env.car.hull.angle, 0.1 * SCALE * max(1 - env.t, 0) + ZOOM * SCALE * min(env.t, 1)  # CarRacing's
     c, s = math.cos(angle), math.sin(angle); px, py = env.car.hull.position
     tx, ty = WINDOW_W / 2 - (px * c - py * s) * zoom, WINDOW_H / 4 - (px * s + py * c) * zoom  # the car's window spot
-    k = np.array([W / WINDOW_W, -H / VIEW_ROWS])  # window px -> canvas px, rows flipped as CarRacing flips its surface
-    return np.array([[c, s], [-s, c]]) * zoom * k, np.array([tx, ty - WINDOW_H]) * k
+    kx, ky = W / WINDOW_W, -H / VIEW_ROWS  # window px -> canvas px, rows flipped as CarRacing flips its surface
+    return np.array([[c * zoom * kx, -s * zoom * kx, tx * kx], [s * zoom * ky, c * zoom * ky, (ty - WINDOW_H) * ky]])
 
 # %% ../nbs/01a_carview.ipynb #2f0325e1
-def car_polygons(car, # the env's car (`env.unwrapped.car`)
-                ) -> list:
-    "The car's polygons in world coordinates and their colours, [(P (V, 2), rgb)], in CarRacing's drawing order."
-    if (parts := getattr(car, '_wm_parts', None)) is None:  # Box2D's vertex lists are slow to read: once per car
-        parts = car._wm_parts = [(o, [np.array(f.shape.vertices) for f in o.fixtures], [int(v * 255) for v in o.color])
-                                 for o in car.drawlist]
-    out, w, r = [], WHEEL_W * SIZE, WHEEL_R * SIZE
-    for obj, verts, rgb in parts:
-        c, s = math.cos(obj.angle), math.sin(obj.angle)
-        R, pos = np.array([[c, s], [-s, c]]), np.array(tuple(obj.position))
-        out += [(v @ R + pos, rgb) for v in verts]
-        if 'phase' not in obj.__dict__: continue  # the hull: no stripe
+def car_shape(car, # the env's car (`env.unwrapped.car`)
+             ) -> dict:
+    "The car's vertices in their bodies' frames (fixtures, then one stripe per wheel), once per car."
+    verts, body = [], []
+    for j, o in enumerate(car.drawlist):  # the wheels, then the hull: CarRacing's drawing order
+        for f in o.fixtures: verts.append(np.array(f.shape.vertices)); body += [j] * len(verts[-1])
+    wheels = [j for j, o in enumerate(car.drawlist) if 'phase' in o.__dict__]
+    w = WHEEL_W * SIZE; stripes = np.array([(-w, 0.), (w, 0.), (w, 0.), (-w, 0.)] * len(wheels))  # y set per frame
+    V = np.concatenate(verts + [stripes])
+    body += [j for j in wheels for _ in range(4)]
+    return dict(car=car, V=np.hstack([V, np.ones((len(V), 1))]), body=np.array(body),
+                ends=np.cumsum([0] + [len(v) for v in verts]).tolist(), n_wheels=len(wheels),
+                objs=[(o, 'phase' in o.__dict__) for o in car.drawlist],
+                rgb=[tuple(int(v * 255) for v in o.color) for o in car.drawlist])
+
+def draw_car(img:np.ndarray, # (H, W, 3) uint8 canvas, drawn in place
+             shape:dict, # `car_shape` of the car
+             F:np.ndarray, # `fixed_point` of the camera
+            ):
+    "Fill the car's polygons at its current pose: wheels, their white stripes, then the hull."
+    T, ys, show, r = [], [], [], WHEEL_R * SIZE
+    for obj, wheel in shape['objs']:
+        t = obj.angle; c, s = math.cos(t), math.sin(t); x, y = obj.position
+        T.append(((c, -s, x), (s, c, y)))  # body frame -> world
+        if not wheel: continue
         s1, s2, c1, c2 = math.sin(obj.phase), math.sin(obj.phase + 1.2), math.cos(obj.phase), math.cos(obj.phase + 1.2)
-        if s1 > 0 and s2 > 0: continue
-        c1, c2 = (np.sign(c1) if s1 > 0 else c1), (np.sign(c2) if s2 > 0 else c2)
-        out.append((np.array([(-w, r * c1), (w, r * c1), (w, r * c2), (-w, r * c2)]) @ R + pos, WHEEL_WHITE))
-    return out
+        show.append(s1 <= 0 or s2 <= 0)  # the stripe's ends, as `Car.draw` computes them
+        if s1 > 0: c1 = (c1 > 0) - (c1 < 0)  # np.sign
+        if s2 > 0: c2 = (c2 > 0) - (c2 < 0)
+        ys += [r * c1, r * c1, r * c2, r * c2]
+    V, e, nw = shape['V'], shape['ends'], shape['n_wheels']; nv = e[-1]; V[nv:, 1] = ys
+    B = F[:, :2] @ np.array(T); B[:, :, 2] += F[:, 2]  # (bodies, 2, 3): body frame -> canvas, fixed point
+    P = np.einsum('vj,vij->vi', V, B[shape['body']]).astype(np.int32)
+    cv2.fillPoly(img, [P[e[i]:e[i + 1]] for i in range(nw)], shape['rgb'][0], cv2.LINE_8, SHIFT, OFFSET)
+    if S := [P[nv + 4 * i:nv + 4 * i + 4] for i in range(nw) if show[i]]:
+        cv2.fillPoly(img, S, WHEEL_WHITE, cv2.LINE_8, SHIFT, OFFSET)
+    for i in range(nw, len(e) - 1):  # the hull's parts overlap: one fill each
+        cv2.fillPoly(img, [P[e[i]:e[i + 1]]], shape['rgb'][-1], cv2.LINE_8, SHIFT, OFFSET)
 
 # %% ../nbs/01a_carview.ipynb #effe8a84
 class AgentViewCarRacing(FastCarRacing):
@@ -79,43 +101,51 @@ class AgentViewCarRacing(FastCarRacing):
 
 # %% ../nbs/01a_carview.ipynb #0f6c5060
 @patch
-def _ground(self:AgentViewCarRacing, k:float, # texture pixels per world unit
-           ) -> np.ndarray:
-    "The ground drawn once per track in world-aligned pixels (playfield, grass, then road in CarRacing's order)."
-    if getattr(self, '_ground_src', None) is not self.road_poly:
-        n = int(np.ceil(2 * PLAYFIELD * k))
-        tex = np.empty((n, n, 3), np.uint8)
-        tex[:] = [int(v) for v in self.bg_color]
-        world = self._polygons(); self._ground_P = (world + PLAYFIELD) * k  # (N, 4, 2) texture pixels
-        fill_polygon(tex, self._ground_P[:self._n_grass], self.grass_color)  # the checkerboard's squares never overlap
-        self._ground_rgb = np.array([[int(v) for v in c] for _, c in self.road_poly])
-        for P, c in zip(self._ground_P[self._n_grass:], self._ground_rgb): fill_polygon(tex, P, c)
-        self._ground_xy = world[self._n_grass:].mean(1)  # road polygons' centres, world units
-        self._ground_tex, self._ground_src = tex, self.road_poly
-    return self._ground_tex
+def _scene(self:AgentViewCarRacing):
+    "Once per track: the ground's polygons, their centres and largest radius, and the road's colours as one array."
+    b, Q = PLAYFIELD, self._polygons()  # (N, 4, 2): the grass squares, then the road in CarRacing's order
+    c = Q.mean(1); self._scene_r = float(np.sqrt(((Q - c[:, None]) ** 2).sum(-1)).max())
+    self._scene_P, self._scene_c = Q.copy(), c[:, None].copy()  # (N, 4, 2) and (N, 1, 2): what cv2.transform takes
+    self._scene_field = np.array([[(b, b), (b, -b), (-b, -b), (-b, b)]], np.float64)
+    rgb, tiles = np.array([np.asarray(col, np.float64) for _, col in self.road_poly]), iter(self.road)
+    for j, (poly, col) in enumerate(self.road_poly):  # a tile's colour (the array the game recolours) becomes a row
+        if isinstance(col, np.ndarray): next(tiles).color = rgb[j]; self.road_poly[j] = (poly, rgb[j])
+    self._scene_rgb, self._scene_kerb = rgb, [not isinstance(col, np.ndarray) for _, col in self.road_poly]
+    self._scene_colors = tuple(tuple(int(v) for v in c) for c in (self.bg_color, self.grass_color))
+    self._scene_src = self.road_poly
 
 # %% ../nbs/01a_carview.ipynb #ec487a12
 @patch
-def _repaint(self:AgentViewCarRacing, radius:float=20., # world units: tiles this close to the car can be touching it
-            ):
-    "Redraw the tiles the game recoloured (a tile the car touches loses its shade), and the next two drawn over them."
-    for i in np.flatnonzero(((self._ground_xy - tuple(self.car.hull.position)) ** 2).sum(1) < radius ** 2):
-        rgb = [int(v) for v in self.road_poly[i][1]]
-        if rgb == self._ground_rgb[i].tolist(): continue
-        self._ground_rgb[i] = rgb
-        for j in range(i, min(i + 3, len(self.road_poly))):
-            fill_polygon(self._ground_tex, self._ground_P[self._n_grass + j], self._ground_rgb[j])
+def _draw_ground(self:AgentViewCarRacing, A:np.ndarray, # the camera (`camera`)
+                 F:np.ndarray, # the camera in fixed point (`fixed_point`)
+                 W:int, H:int, # canvas size in pixels
+                ) -> np.ndarray:
+    "A new canvas (H, W, 3) with the playfield, then the grass and road polygons near it, one fill per colour."
+    bg, grass = self._scene_colors
+    reach = math.hypot(WINDOW_W / 2, WINDOW_H * 3 / 4) * W / WINDOW_W / math.hypot(A[0, 0], A[0, 1])  # world units
+    if max(abs(v) for v in self.car.hull.position) + reach < PLAYFIELD: img = np.full((H, W, 3), bg, np.uint8)
+    else:  # the canvas may reach past the playfield, where the window stays black
+        img = np.zeros((H, W, 3), np.uint8); P = cv2.transform(self._scene_field, F).astype(np.int32)
+        cv2.fillPoly(img, list(P), bg, cv2.LINE_8, SHIFT, OFFSET)
+    pad = self._scene_r * max(abs(A[0, 0]) + abs(A[0, 1]), abs(A[1, 0]) + abs(A[1, 1]))  # a polygon's radius on canvas
+    vis = np.flatnonzero(cv2.inRange(cv2.transform(self._scene_c, A), (-pad, -pad), (W + pad, H + pad)))
+    if not len(vis): return img  # far off the track: no polygon in sight
+    q = cv2.transform(self._scene_P[vis], F).astype(np.int32)  # (n, 4, 2) fixed point
+    n = self._n_grass; g = int(np.searchsorted(vis, n))
+    if g: cv2.fillPoly(img, list(q[:g]), grass, cv2.LINE_8, SHIFT, OFFSET)
+    tiles, kerbs, kerb = {}, {}, self._scene_kerb
+    for p, rgb, i in zip(q[g:], self._scene_rgb[vis[g:] - n].astype(np.int32).tolist(), (vis[g:] - n).tolist()):
+        (kerbs if kerb[i] else tiles).setdefault(tuple(rgb), []).append(p)
+    for group in (tiles, kerbs):
+        for rgb, ps in group.items(): cv2.fillPoly(img, ps, rgb, cv2.LINE_8, SHIFT, OFFSET)
+    return img
 
 # %% ../nbs/01a_carview.ipynb #767c6307
 @patch
 def agent_view(self:AgentViewCarRacing) -> np.ndarray:
-    "V's 64×64 input for the current state: the ground warped into the camera, the car on top, area-shrunk."
-    W, H = 96 * SS, 84 * SS
-    # texture px per world unit: half the canvas's at full zoom
-    M, o = camera(self, W, H); k = W / WINDOW_W * ZOOM * SCALE / 2
-    tex = self._ground(k); self._repaint()
-    A = M.T / k; b = M.T @ (0.5 / k - PLAYFIELD * np.ones(2)) + o - 0.5  # texture pixel centre -> canvas pixel centre
-    img = cv2.warpAffine(tex, np.hstack([A, b[:, None]]), (W, H), flags=cv2.INTER_LINEAR, borderValue=0)
-    for P, rgb in car_polygons(self.car): fill_polygon(img, P @ M + o, rgb)
-    img = cv2.resize(img, (96, 84), interpolation=cv2.INTER_AREA)  # the 96-px frame's top 84 rows
-    return cv2.resize(img, (64, 64), interpolation=cv2.INTER_AREA)  # as `preprocess_car`
+    "V's 64×64 input for the current state: the ground and the car filled on a 2× canvas, area-shrunk."
+    if getattr(self, '_scene_src', None) is not self.road_poly: self._scene()  # a new track
+    if getattr(self, '_car_shape', {}).get('car') is not self.car: self._car_shape = car_shape(self.car)
+    A = camera(self, CANVAS, CANVAS); F = fixed_point(A)
+    img = self._draw_ground(A, F, CANVAS, CANVAS); draw_car(img, self._car_shape, F)
+    return cv2.resize(img, (64, 64), interpolation=cv2.INTER_AREA)  # as `preprocess_car` shrinks the agent's rows

@@ -37,7 +37,7 @@ class Slots:
         self.envs, self.gens = [cached_env(spec.env, renderer,
                                            k) for k in range(K)], [torch.Generator() for _ in range(K)]
         self.prep = renderer != 'agent' or spec.env != 'carracing'  # the agent view is V's input already
-        self.encoder = None if self.prep else cached(traced_encoder, spec.vae)  # training only: ~1e-7 from eager V
+        self.encoder = None if self.prep else cached(traced_encoder, spec.vae)  # training only: ~1e-5 from eager V
         n = Controller(**asdict(self.cfg)).n_params
         self.h, self.c, self.X = torch.zeros(K, H), torch.zeros(K, H), np.zeros((K, n))
         self.obs, self.job, self.pop = [None] * K, [None] * K, None
@@ -83,9 +83,9 @@ def play_jobs(spec:AgentSpec, # the agent: its files and controller shape
     todo, out = list(range(len(X)))[::-1], np.zeros(len(X))
     for k in range(S.K): j = todo.pop(); S.start(k, j, X[j], seeds[j])
     while live := [k for k in range(S.K) if S.job[k] is not None]:
-        a = S.act(live)
+        a = S.act(live).numpy()  # (K, a)
         for k in live:
-            act = doom_action_index(a[k].item()) if spec.env == 'doom' else a[k].numpy()
+            act = doom_action_index(a[k].item()) if spec.env == 'doom' else a[k]
             S.obs[k], r, term, trunc, _ = S.envs[k].step(act)
             S.total[k] += r; S.t[k] += 1; S.idle[k] = 0 if r > 0 else S.idle[k] + 1
             if term or trunc or S.t[k] >= cap or (patience and S.idle[k] >= patience):

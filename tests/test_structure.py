@@ -58,7 +58,7 @@ def undocumented(mod) -> list:
         try: docs = docments(f, full=True)
         except Exception as e: out.append(f"{name}: docments failed ({type(e).__name__}: {e})"); continue
         for p, info in docs.items():
-            if p in ('self', 'return') or info['docment']: continue
+            if p in ('self', 'return') or p.startswith('_') or info['docment']: continue  # _x: not public (e.g. Ray's _ray_trace_ctx)
             if info.get('kind') == inspect.Parameter.VAR_KEYWORD and var_keyword_documented(f, p): continue
             out.append(f"{name}({p})")
     return out

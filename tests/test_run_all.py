@@ -50,9 +50,9 @@ def run_all(nb_path:Path, cwd:Path, timeout:int) -> float:
             secs = time.perf_counter() - t0; kids = kernel.children(recursive=True)
     for p in kids:  # a ViZDoom engine whose kernel exits outlives it: stop it here rather than leave it running
         if p.is_running(): p.kill()
-    print(f"{nb_path.name}: Run All {secs:.1f} s; slowest cells: {slowest(nb)}")
+    slow = slowest(nb); print(f"{nb_path.name}: Run All {secs:.1f} s; slowest cells: {slow}")
     if log := os.environ.get('WM_RUN_ALL_TIMES'):
-        with open(log, 'a') as f: f.write(json.dumps(dict(notebook=nb_path.name, seconds=round(secs, 1), slowest=slowest(nb),
+        with open(log, 'a') as f: f.write(json.dumps(dict(notebook=nb_path.name, seconds=round(secs, 1), slowest=slow,
                                                      load=round(os.getloadavg()[0], 1))) + '\n')
     return secs
 

@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 # %% auto #0
 __all__ = ['INSTALL_HINT', 'SerialBackend', 'LocalBackend', 'ProgressBackend', 'require_ray', 'batches', 'BatchRunner',
-           'RayBackend', 'make_backend']
+           'start_ray', 'RayBackend', 'make_backend']
 
 # %% ../nbs/00d_backends.ipynb #c7d95553
 import torch
@@ -114,6 +114,20 @@ class BatchRunner:
         "This actor's process id (to tell workers apart)."
         return os.getpid()
 
+# %% ../nbs/00d_backends.ipynb #39ab106a
+def start_ray(ray, # the `ray` module (see `require_ray`)
+              address:str=None, # the cluster to join; None: start a local one
+              workers:int=None, # a local cluster's CPUs
+              tries:int=2, # attempts when a busy machine's Ray misses its start-up deadline
+             ):
+    "`ray.init` for a backend, tried again when the local Ray timed out while starting."
+    for k in range(tries):
+        try: return ray.init(address=address, num_cpus=workers if address is None else None, include_dashboard=False,
+                             log_to_driver=False)
+        except Exception as e:
+            if 'timed out during startup' not in str(e) or k == tries - 1: raise
+            ray.shutdown()
+
 # %% ../nbs/00d_backends.ipynb #d010c5bb
 class RayBackend:
     "Run tasks on Ray actors that keep their models loaded; results in task order; lost workers are replaced."
@@ -125,8 +139,7 @@ class RayBackend:
                 ):
         self.ray = ray = require_ray()
         self.own = not ray.is_initialized()
-        if self.own: ray.init(address=address, num_cpus=workers if address is None else None, include_dashboard=False,
-                              log_to_driver=False)
+        if self.own: start_ray(ray, address, workers)
         self.workers = int(workers or ray.cluster_resources().get('CPU', 1))
         if self.workers < 1: raise ValueError(f"workers={workers}: expected at least 1")
         self.per_worker, self.retries, self.timeout, self.restarts = per_worker, retries, timeout, 0

@@ -9,7 +9,8 @@ CarRacing run (1,800 generations of 64 x 16 rollouts) to N CPUs.
 """
 import argparse, math, time
 import numpy as np
-from world_models.agent import AgentSpec, agent_parts, make_backend
+from world_models.agent import AgentSpec, agent_parts
+from world_models.backends import make_backend
 from world_models.fitness import RealFitness
 from world_models.cmaes import make_es
 from world_models.controller import CONTROLLERS

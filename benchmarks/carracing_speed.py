@@ -12,7 +12,8 @@ import argparse, json, os, sys, time
 from pathlib import Path
 import numpy as np, torch
 from gymnasium.envs.box2d.car_racing import CarRacing
-from world_models.agent import AgentSpec, LocalBackend, agent_parts
+from world_models.agent import AgentSpec, agent_parts
+from world_models.backends import LocalBackend
 from world_models.fitness import RealFitness
 from world_models.envs import make_env
 from world_models.plumbing import save_json, assets_dir

@@ -24,7 +24,8 @@ def overhead(cls, gens):
 
 def real_speedup(episodes):
     "Episodes/s of real-game evaluation with 1 and 2 worker processes (the same episodes)."
-    from world_models.agent import AgentSpec, LocalBackend, agent_parts
+    from world_models.agent import AgentSpec, agent_parts
+    from world_models.backends import LocalBackend
     from world_models.fitness import RealFitness
     from world_models.plumbing import assets_dir
     p = agent_parts(assets_dir(), 'doom'); spec = AgentSpec('doom', p['vae'], p['mdnrnn'], p['z0'])

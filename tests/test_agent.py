@@ -2,7 +2,8 @@
 import json
 from dataclasses import asdict
 import numpy as np, pytest, torch
-from world_models.agent import Agent, AgentSpec, LocalBackend, SerialBackend, agent_parts, build_agent, run_episode
+from world_models.agent import Agent, AgentSpec, agent_parts, build_agent, run_episode
+from world_models.backends import LocalBackend, SerialBackend
 from world_models.fitness import DreamFitness, RealFitness, dream_scores, play_jobs
 from world_models.envs import make_env
 from world_models.controller import CONTROLLERS, Controller

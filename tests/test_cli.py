@@ -1,5 +1,5 @@
 "The `world-models` console script, as a user runs it."
-import json, shutil, subprocess, sys
+import json, shlex, shutil, subprocess, sys
 from pathlib import Path
 import pytest
 
@@ -24,6 +24,12 @@ def test_help_and_version_import_nothing_heavy(args):
             "print('HEAVY', sorted(m for m in ('torch', 'numpy', 'gymnasium', 'cv2', 'vizdoom') if m in sys.modules))")
     r = subprocess.run([sys.executable, '-c', code, *args], capture_output=True, text=True, check=True)
     assert r.stdout.strip().endswith('HEAVY []'), r.stdout[-300:]
+
+def test_a_closed_pipe_is_not_an_error():
+    "`world-models presets | head`: a reader that stops early (here: `true`, gone before anything is written) is no error."
+    r = subprocess.run(f"{shlex.quote(EXE)} presets | true; echo ${{PIPESTATUS[0]}}", shell=True, capture_output=True,
+                       text=True, executable='/bin/bash')
+    assert 'Traceback' not in r.stderr and r.stdout.strip() == '0', (r.stdout, r.stderr)
 
 def test_presets_prints_every_stage():
     out = run('presets', '--env', 'doom', '--preset', 'laptop').stdout

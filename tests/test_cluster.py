@@ -4,9 +4,9 @@ from pathlib import Path
 import numpy as np, pytest
 try: import tomllib  # Python >= 3.11
 except ModuleNotFoundError: import tomli as tomllib  # Python 3.10: the dev extra installs tomli
-from world_models.agent import AgentSpec, LocalBackend, agent_parts, make_backend
+from world_models.agent import AgentSpec, agent_parts
 from world_models.fitness import DreamFitness, RealFitness
-from world_models.cluster import RayBackend, batches, require_ray
+from world_models.backends import LocalBackend, RayBackend, batches, make_backend, require_ray
 from world_models.cmaes import make_es
 from world_models.plumbing import assets_dir
 

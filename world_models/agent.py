@@ -1,4 +1,4 @@
-"""Glue the three models into one agent that plays the real game or the dream unchanged, and the backends that run many rollouts at once: this process, or a pool of worker processes.
+"""Glue the three models into one agent that plays the real game or the dream unchanged; the files a worker process needs to rebuild it.
 
 Docs: https://world-models-course.github.io/world-models/agent.html.md"""
 
@@ -6,23 +6,18 @@ Docs: https://world-models-course.github.io/world-models/agent.html.md"""
 
 # %% ../nbs/07_agent.ipynb #d084e69d
 from __future__ import annotations
-import multiprocessing as mp, os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['MAX_STEPS', 'Agent', 'encode_obs', 'run_episode', 'episode_frames', 'AgentSpec', 'agent_parts', 'cached',
-           'build_agent', 'controller_parts', 'check_parts', 'traced_encoder', 'SerialBackend', 'LocalBackend',
-           'make_backend', 'ProgressBackend']
+           'build_agent', 'controller_parts', 'check_parts', 'traced_encoder']
 
 # %% ../nbs/07_agent.ipynb #8e7b055a
 import numpy as np
 import torch
 from fastcore.basics import patch
-from tqdm.auto import tqdm
-from .presets import BACKENDS
-from .envs import PREPROCESS, die_with_parent, doom_action_index, raw_frame
+from .envs import PREPROCESS, doom_action_index, raw_frame
 from .vae import ConvVAE, load_vae, reparameterize, to_input
 from .mdnrnn import MDNRNN, load_mdnrnn
 from .controller import ACTION_MAPS, CONTROLLERS, Controller, controller_input
@@ -238,79 +233,11 @@ def traced_encoder(path, # V's weights
         traced = torch.jit.trace(_FastEncode(load_vae(path).eval()).eval(), torch.zeros(2, 3, 64, 64))
         return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
 
-# %% ../nbs/07_agent.ipynb #a435ced7
-class SerialBackend:
-    "Run tasks in this process, in order."
-    workers = 1
-    def map(self, fn, # a function of one task's arguments
-            tasks:list, # one tuple of arguments per call
-           ) -> list:
-        "`[fn(*t) for t in tasks]`, in this process."
-        return [fn(*t) for t in tasks]
-    def close(self):
-        "Nothing to release."
-        pass
-
-def _init_worker(parent:int):
-    "Worker processes: one torch thread each (two single-threaded workers beat one two-threaded), dying with `parent`."
-    torch.set_num_threads(1); die_with_parent(parent)
-
-class LocalBackend:
-    "Run tasks on a pool of `workers` spawned processes on this machine; results in task order."
-    def __init__(self, workers:int=2, # processes in the pool
-                ):
-        if workers < 1: raise ValueError(f"workers={workers}: expected at least 1")
-        self.workers, self.pool = workers, None
-    def map(self, fn, # a picklable function of one task's arguments
-            tasks:list, # one tuple of arguments per call
-           ) -> list:
-        "`fn(*t)` for every task on the pool (started on first use); results in task order."
-        from world_models.agent import _init_worker  # by module name: spawned workers (and notebooks) find it
-        if self.pool is None:
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context('spawn'), initializer=_init_worker,
-                                            initargs=(os.getpid(),))
-        return list(self.pool.map(fn, *zip(*tasks))) if tasks else []
-    def close(self):
-
-        "Shut the pool down, cancelling what has not started."
-        if self.pool is not None: self.pool.shutdown(cancel_futures=True); self.pool = None
-
-def make_backend(name:str='local', # 'serial', 'local' or 'ray'
-                 workers:int=2, # processes (ray: None = every CPU of the cluster)
-                 address:str=None, # ray: the cluster to join (None: start Ray on this machine)
-                ):
-    "The backend named by `--backend`."
-    if name == 'serial': return SerialBackend()
-    if name == 'local': return LocalBackend(workers or 2)
-    if name == 'ray':
-        from world_models.cluster import RayBackend  # the cluster chapter; Ray is imported only when chosen
-        return RayBackend(workers, address)
-    raise ValueError(f"backend={name!r}: expected one of {', '.join(BACKENDS)}")
-
-# %% ../nbs/07_agent.ipynb #782278fe
-class ProgressBackend:
-    "A backend run in rounds of `workers` tasks, ticking a tqdm bar by `size(task)` after each; same results and order."
-    def __init__(self, backend, # the backend that runs the tasks
-                 bar, # a tqdm bar
-                 size=lambda task: 1, # how many units (e.g. episodes) a task is
-                ):
-        self.backend, self.bar, self.size, self.workers = backend, bar, size, backend.workers
-    def map(self, fn, # a function of one task's arguments
-            tasks:list, # one tuple of arguments per call
-           ) -> list:
-        "Like the backend's `map`, in rounds."
-        out, k = [], max(1, self.workers or 1)
-        for i in range(0, len(tasks), k):
-            out += self.backend.map(fn, tasks[i:i + k]); self.bar.update(sum(map(self.size, tasks[i:i + k])))
-        return out
-    def close(self):
-        "Close the bar and the backend."
-        self.bar.close(); self.backend.close()
-
 # %% ../nbs/07_agent.ipynb #1202e294
-# moved to the next chapter; still importable from here
+# moved to the next chapter (and the backends to their own); still importable from here
 _MOVED = {n: 'fitness' for n in ('Slots', 'play_jobs', 'RealFitness', 'dream_scores', 'DreamFitness', 'episode_stats',
                                  'dream_actions', 'fast_dtype')}
+_MOVED |= {n: 'backends' for n in ('SerialBackend', 'LocalBackend', 'ProgressBackend', 'make_backend')}
 
 def __getattr__(name:str, # an attribute this module does not define
                ):

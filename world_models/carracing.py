@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from .envs import make_env
 from .plumbing import save_json
+from .presets import run_preset
 from .agent import build_agent, episode_frames
 from .evolve import load_controller
 from .pipeline import evaluation_spec, stage_controller, stage_evaluate
@@ -34,13 +35,13 @@ PAPER_BASELINES = {'DQN': (343, 18), 'A3C (continuous)': (591, 45), 'A3C (discre
 # %% ../nbs/14_carracing.ipynb #9446938c
 def _folder(ctrl:str) -> str: return 'controller' if ctrl == 'carracing' else f'controller-{ctrl}'
 
-def _evaluation(run:Path, ctrl:str, generations:int, episodes:int, seed:int, workers:int) -> dict:
+def _evaluation(run:Path, ctrl:str, generations:int, episodes:int, seed:int, workers:int, max_steps:int) -> dict:
     "The run report's evaluation when it scored this very controller on these tracks, else a new one."
     st = json.loads((run / 'report.json').read_text())['stages'] if (run / 'report.json').exists() else {}
     e, c = st.get('evaluate', {}).get('result'), st.get('controller', {}).get('result', {})
-    if ctrl == 'carracing' and e and (e['episodes'], e['seed'], c.get('generations')) == (episodes, seed,
-                                                                                          generations): return e
-    return stage_evaluate(run, 'carracing', episodes, seed, workers, name=_folder(ctrl))
+    if ctrl == 'carracing' and e and (e['episodes'], e['seed'], c.get('generations'), e.get('max_steps', 0)) == (
+            episodes, seed, generations, max_steps): return e
+    return stage_evaluate(run, 'carracing', episodes, seed, workers, name=_folder(ctrl), max_steps=max_steps)
 
 def run_ablations(run, # a CarRacing run folder with trained V and M (after `world-models run carracing`)
                   preset:str='laptop', # 'smoke', 'laptop' or 'paper'
@@ -57,13 +58,15 @@ def run_ablations(run, # a CarRacing run folder with trained V and M (after `wor
     if bad: raise ValueError(f"run_ablations: controllers {sorted(bad)} unknown; expected some of "
                              f"{list(PAPER_ABLATIONS)}")
     run = Path(run); fn = run / 'ablations.json'; rows = json.loads(fn.read_text()) if fn.exists() else []
+    cap = run_preset('carracing', preset).eval_max_steps  # steps per scoring track (0: the game's; smoke: short)
     for ctrl, (label, pm, ps) in PAPER_ABLATIONS.items():
         if any(r['controller'] == ctrl for r in rows) or (controllers and ctrl not in controllers): continue
         tr = stage_controller(run, 'carracing', preset, seed, workers, progress, shipped=shipped, name=_folder(ctrl),
                               controller=ctrl, **es_overrides)
-        ev = _evaluation(run, ctrl, tr['generations'], episodes, seed + 1000, workers)
+        ev = _evaluation(run, ctrl, tr['generations'], episodes, seed + 1000, workers, cap)
         rows.append(dict(controller=ctrl, label=label, generations=tr['generations'], seconds=tr['seconds'],
-                         episodes=episodes, mean=ev['mean'], std=ev['std'], paper_mean=pm, paper_std=ps))
+                         episodes=episodes, mean=ev['mean'], std=ev['std'], paper_mean=pm, paper_std=ps,
+                         **({'max_steps': cap} if cap else {})))
         save_json(fn, rows)
     return rows
 

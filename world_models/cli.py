@@ -310,5 +310,8 @@ def main(argv=None, # the arguments (default: `sys.argv[1:]`)
         print(f"world-models {args.command}: error: {e.filename + ': ' if e.filename else ''}{e.strerror or e}",
               file=sys.stderr)
         return 2
-    if args.command == 'presets' and not args.json: print(res.pop('text')); return 0
-    res.pop('text', None); print(json.dumps(res)); return 0
+    text = res.pop('text', None); out = text if args.command == 'presets' and not args.json else json.dumps(res)
+    try: print(out); sys.stdout.flush()
+    except BrokenPipeError:  # e.g. `world-models presets | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python exits
+    return 0

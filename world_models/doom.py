@@ -21,7 +21,8 @@ from .data import (DOOM_ACTIONS, PREPROCESS, cached_env, episode_seed, make_env,
                                load_rollout, save_rollout, shard_meta, shard_ok, shard_path)
 from .vae import reparameterize
 from .mdnrnn import MDNRNN, done_loss
-from .agent import AgentSpec, build_agent, make_backend
+from .backends import make_backend
+from .agent import AgentSpec, build_agent
 from .evolve import load_controller
 from .pipeline import evaluation_spec, stage_controller, stage_evaluate
 

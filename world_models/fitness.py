@@ -22,7 +22,8 @@ from .plumbing import episode_seed
 from .mdnrnn import MDNRNN, load_mdnrnn
 from .controller import ACTION_MAPS, CONTROLLERS, Controller, Population, controller_input
 from .dream import BatchedDream, load_z0
-from .agent import MAX_STEPS, AgentSpec, SerialBackend, cached, encode_obs, traced_encoder
+from .backends import SerialBackend
+from .agent import MAX_STEPS, AgentSpec, cached, encode_obs, traced_encoder
 
 # %% ../nbs/07a_fitness.ipynb #9f31006b
 class Slots:

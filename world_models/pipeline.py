@@ -26,7 +26,8 @@ from .mdnrnn import load_mdnrnn, train_mdnrnn, validation_loss
 from .dream import initial_z_stats, load_z0, save_z0
 from .checkpoint import read_weights
 from .controller import CONTROLLERS
-from .agent import AgentSpec, ProgressBackend, agent_parts, check_parts, controller_parts, make_backend
+from .backends import ProgressBackend, make_backend
+from .agent import AgentSpec, agent_parts, check_parts, controller_parts
 from .fitness import DreamFitness, RealFitness, dream_actions, episode_stats
 from .evolve import load_controller, train_controller
 
@@ -186,8 +187,8 @@ def stage_controller(run, # run folder
     try:
         if in_dream: fit = ev = DreamFitness(spec, be, tau, death=death, worlds=worlds, judge=judge)
         else:  # train on the agent-view renderer, cut short by patience; judge the mean on full games, pixel-identical
-            fit = RealFitness(spec, be, patience=cfg.patience, renderer='agent', slots=16)
-            ev = RealFitness(spec, be, renderer='exact')
+            fit = RealFitness(spec, be, cfg.max_steps or None, cfg.patience, renderer='agent', slots=16)
+            ev = RealFitness(spec, be, cfg.max_steps or None, renderer='exact')
         # what C is made from: a resume must match
         fps = {k: file_fingerprint(getattr(spec, k)) for k in ('vae', 'mdnrnn', 'z0')}
         how = dict(in_dream=in_dream, tau=tau if in_dream else None, death=death if in_dream else None,
@@ -244,6 +245,7 @@ def stage_evaluate(agent, # a run folder or assets/
                    address:str=None, # ray: the cluster to join
                    progress:bool=False, # show a tqdm bar of the episodes played
                    renderer:str='gym', # CarRacing: 'gym' for every reported score; 'agent' measures the training game
+                   max_steps:int=0, # steps per episode at most (0: the game's limit; a capped score is not the game's)
                   ) -> dict:
     "Score an agent over full episodes: env, episodes, mean, std, seed (and min, max, world)."
     if episodes < 1: raise ValueError(f"`episodes`={episodes}: expected at least 1")
@@ -252,13 +254,15 @@ def stage_evaluate(agent, # a run folder or assets/
     x = load_controller(cpath).get_flat()[None]; be = make_backend(backend, workers, address)
     if progress and not dream: be = ProgressBackend(be, tqdm(total=episodes, desc=f'evaluate {env}', unit='ep'),
                                                     lambda t: len(t[2]))
-    fit = DreamFitness(spec, be, tau, death=death) if dream else RealFitness(spec, be, renderer=renderer)
+    if dream: fit = DreamFitness(spec, be, tau, death=death)
+    else: fit = RealFitness(spec, be, max_steps or None, renderer=renderer)
     try: s = fit.scores(x, episodes, seed)[0]
     finally: be.close()
     st = episode_stats(s)
     return dict(env=env, episodes=episodes, mean=st['mean'], std=st['std'], seed=seed, min=st['min'], max=st['max'],
                 world='dream' if dream else 'real', **({'tau': tau, 'death': death} if dream else {}), agent=str(cpath),
-                **({'renderer': renderer} if renderer != 'gym' else {}))
+                **({'renderer': renderer} if renderer != 'gym' else {}),
+                **({'max_steps': max_steps} if max_steps else {}))
 
 # %% ../nbs/09_pipeline.ipynb #d4f3dc9b
 WORLDS = 'mdnrnn/world-*/mdnrnn.safetensors'  # the other Ms of a run with several worlds
@@ -282,6 +286,7 @@ def experiment_stages(env:str, # 'carracing' or 'doom'
             ('controller', lambda run: stage_controller(run, **be, in_dream=env == 'doom', tau=tau, death=death,
                                                         worlds=sorted(Path(run).glob(WORLDS)))),
             ('evaluate', lambda run: stage_evaluate(run, env, run_preset(env, preset).eval_episodes, seed=seed + 1000,
+                                                    max_steps=run_preset(env, preset).eval_max_steps,
                                                     workers=workers, backend=backend, address=address,
                                                     progress=progress))]
 

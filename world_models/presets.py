@@ -127,9 +127,11 @@ class ESConfig:
     eval_rollouts: int = 1024     # episodes that judge the mean (paper §A.4: 1,024)
     weight_decay: float = 0.      # off; the reference code's 0.01 had the wrong sign (see the CMA-ES chapter)
     patience: int = 0             # real-game training: end an episode after this many steps without reward (0: never)
+    max_steps: int = 0            # real game: steps per episode at most, training and judging (0: the game's own limit)
 
     def __post_init__(self):
-        _check_at_least(self, popsize=2, rollouts=1, generations=1, eval_every=1, eval_rollouts=1, patience=0)
+        _check_at_least(self, popsize=2, rollouts=1, generations=1, eval_every=1, eval_rollouts=1, patience=0,
+                        max_steps=0)
         if not (math.isfinite(self.sigma0) and self.sigma0 > 0):
             raise ValueError(f"sigma0={self.sigma0} (expected a finite number > 0)")
 
@@ -139,8 +141,9 @@ class RunConfig:
     "What the whole experiment adds to the stages: the Ms that judge C together, and how many episodes score it."
     worlds: int = 1            # Doom: Ms on shares of the data that judge C together (the paper: its one M)
     eval_episodes: int = 100   # paper §4.4 and Table 1: scores are means over 100 episodes (random tracks)
+    eval_max_steps: int = 0    # steps per scoring episode at most (0: the game's own limit; only `smoke` cuts it)
 
-    def __post_init__(self): _check_at_least(self, worlds=1, eval_episodes=1)
+    def __post_init__(self): _check_at_least(self, worlds=1, eval_episodes=1, eval_max_steps=0)
 
 # %% ../nbs/00a_presets.ipynb #b489c72c
 STAGES = {'collect': CollectConfig, 'vae': VAETrainConfig, 'mdnrnn': MDNTrainConfig, 'controller': ESConfig,
@@ -158,8 +161,8 @@ PRESET_TABLE = {
                        controller=dict(popsize=16, rollouts=4, generations=25, eval_every=5,  # fewer, shorter episodes
                                        eval_rollouts=16, patience=50)),
         'smoke': dict(collect=dict(n_rollouts=4, max_steps=60, policy='wander'), vae=_SMOKE_VAE, mdnrnn=_SMOKE_MDN,
-                      controller=dict(_SMOKE_ES, eval_every=3, eval_rollouts=1, patience=20),
-                      run=dict(eval_episodes=2)),
+                      controller=dict(_SMOKE_ES, eval_every=3, eval_rollouts=1, patience=20, max_steps=100),
+                      run=dict(eval_episodes=2, eval_max_steps=100)),  # smoke: 100-step tracks, seconds not minutes
     },
     'doom': {
         'paper': dict(collect=dict(max_steps=2_100, min_steps=100, policy='random_hold'),  # reference doomrnn

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict
 
 # %% auto #0
-__all__ = ['Slots', 'play_jobs', 'RealFitness', 'dream_scores', 'fast_dtype', 'DreamFitness', 'episode_stats', 'dream_actions']
+__all__ = ['Slots', 'play_jobs', 'RealFitness', 'dream_scores', 'cpu_flags', 'fast_dtype', 'DreamFitness', 'episode_stats',
+           'dream_actions']
 
 # %% ../nbs/07a_fitness.ipynb #03310199
 import numpy as np
@@ -170,9 +171,15 @@ def _dream_task(spec:dict, X, rollouts, tau, seed, max_steps, dtype, death='thre
                              memory=own)
     except ValueError as e: raise ValueError(f"{world or s.mdnrnn}: {e}") from None  # name the M that dreamed
 
-def fast_dtype() -> str:
-    "'bfloat16' where this CPU multiplies it natively (AVX-512 BF16 / AMX), else 'float32'."
-    return 'bfloat16' if torch.ops.mkldnn._is_mkldnn_bf16_supported() else 'float32'
+def cpu_flags() -> set:
+    "This CPU's feature flags, from /proc/cpuinfo (empty where there is none, e.g. macOS or Windows)."
+    try: return set(next(l for l in open('/proc/cpuinfo') if l.startswith('flags')).split(':')[1].split())
+    except (OSError, StopIteration): return set()
+
+def fast_dtype(flags:set=None, # CPU feature flags (default: `cpu_flags()`)
+              ) -> str:
+    "'bfloat16' where this CPU multiplies it natively (AVX-512 BF16 or AMX), else 'float32'."
+    return 'bfloat16' if {'avx512_bf16', 'amx_bf16'} & (cpu_flags() if flags is None else set(flags)) else 'float32'
 
 class DreamFitness:
     "Score controllers in M's dream (or several Ms' dreams), one batched dream per `chunk` candidates and world."

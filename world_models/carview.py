@@ -58,7 +58,7 @@ def car_shape(car, # the env's car (`env.unwrapped.car`)
     w = WHEEL_W * SIZE; stripes = np.array([(-w, 0.), (w, 0.), (w, 0.), (-w, 0.)] * len(wheels))  # y set per frame
     V = np.concatenate(verts + [stripes])
     body += [j for j in wheels for _ in range(4)]
-    return dict(car=car, V=np.hstack([V, np.ones((len(V), 1))]), body=np.array(body),
+    return dict(car=car, V=np.hstack([V, np.ones((len(V), 1))]), body=np.array(body), vi=np.arange(len(body)),
                 ends=np.cumsum([0] + [len(v) for v in verts]).tolist(), n_wheels=len(wheels),
                 objs=[(o, 'phase' in o.__dict__) for o in car.drawlist],
                 rgb=[tuple(int(v * 255) for v in o.color) for o in car.drawlist])
@@ -70,8 +70,8 @@ def draw_car(img:np.ndarray, # (H, W, 3) uint8 canvas, drawn in place
     "Fill the car's polygons at its current pose: wheels, their white stripes, then the hull."
     T, ys, show, r = [], [], [], WHEEL_R * SIZE
     for obj, wheel in shape['objs']:
-        t = obj.angle; c, s = math.cos(t), math.sin(t); x, y = obj.position
-        T.append(((c, -s, x), (s, c, y)))  # body frame -> world
+        t, p = obj.angle, obj.position; c, s = math.cos(t), math.sin(t)
+        T.append(((c, -s, p.x), (s, c, p.y)))  # body frame -> world
         if not wheel: continue
         s1, s2, c1, c2 = math.sin(obj.phase), math.sin(obj.phase + 1.2), math.cos(obj.phase), math.cos(obj.phase + 1.2)
         show.append(s1 <= 0 or s2 <= 0)  # the stripe's ends, as `Car.draw` computes them
@@ -80,7 +80,8 @@ def draw_car(img:np.ndarray, # (H, W, 3) uint8 canvas, drawn in place
         ys += [r * c1, r * c1, r * c2, r * c2]
     V, e, nw = shape['V'], shape['ends'], shape['n_wheels']; nv = e[-1]; V[nv:, 1] = ys
     B = F[:, :2] @ np.array(T); B[:, :, 2] += F[:, 2]  # (bodies, 2, 3): body frame -> canvas, fixed point
-    P = np.einsum('vj,vij->vi', V, B[shape['body']]).astype(np.int32)
+    Q = (B.reshape(-1, 3) @ V.T).reshape(len(B), 2, -1)  # (bodies, 2, vertices): every vertex under every body's map
+    P = Q[shape['body'], :, shape['vi']].astype(np.int32)  # (vertices, 2): each vertex under its own body's map
     cv2.fillPoly(img, [P[e[i]:e[i + 1]] for i in range(nw)], shape['rgb'][0], cv2.LINE_8, SHIFT, OFFSET)
     if S := [P[nv + 4 * i:nv + 4 * i + 4] for i in range(nw) if show[i]]:
         cv2.fillPoly(img, S, WHEEL_WHITE, cv2.LINE_8, SHIFT, OFFSET)
@@ -110,8 +111,10 @@ def _scene(self:AgentViewCarRacing):
     rgb, tiles = np.array([np.asarray(col, np.float64) for _, col in self.road_poly]), iter(self.road)
     for j, (poly, col) in enumerate(self.road_poly):  # a tile's colour (the array the game recolours) becomes a row
         if isinstance(col, np.ndarray): next(tiles).color = rgb[j]; self.road_poly[j] = (poly, rgb[j])
-    self._scene_rgb, self._scene_kerb = rgb, [not isinstance(col, np.ndarray) for _, col in self.road_poly]
+    self._scene_rgb = rgb
+    self._scene_kerb = np.array([not isinstance(col, np.ndarray) for _, col in self.road_poly], np.int64)  # 1: kerb
     self._scene_colors = tuple(tuple(int(v) for v in c) for c in (self.bg_color, self.grass_color))
+    self._scene_canvas = {}  # (H, W) -> a canvas of the playfield's colour, copied each frame
     self._scene_src = self.road_poly
 
 # %% ../nbs/01a_carview.ipynb #ec487a12
@@ -123,22 +126,27 @@ def _draw_ground(self:AgentViewCarRacing, A:np.ndarray, # the camera (`camera`)
     "A new canvas (H, W, 3) with the playfield, then the grass and road polygons near it, one fill per colour."
     bg, grass = self._scene_colors
     reach = math.hypot(WINDOW_W / 2, WINDOW_H * 3 / 4) * W / WINDOW_W / math.hypot(A[0, 0], A[0, 1])  # world units
-    if max(abs(v) for v in self.car.hull.position) + reach < PLAYFIELD: img = np.full((H, W, 3), bg, np.uint8)
+    if max(abs(v) for v in self.car.hull.position) + reach < PLAYFIELD:
+        if (H, W) not in self._scene_canvas: self._scene_canvas[H, W] = np.full((H, W, 3), bg, np.uint8)
+        img = self._scene_canvas[H, W].copy()  # a copy is ~40x cheaper than filling with a colour
     else:  # the canvas may reach past the playfield, where the window stays black
         img = np.zeros((H, W, 3), np.uint8); P = cv2.transform(self._scene_field, F).astype(np.int32)
-        cv2.fillPoly(img, list(P), bg, cv2.LINE_8, SHIFT, OFFSET)
+        cv2.fillPoly(img, P, bg, cv2.LINE_8, SHIFT, OFFSET)
     pad = self._scene_r * max(abs(A[0, 0]) + abs(A[0, 1]), abs(A[1, 0]) + abs(A[1, 1]))  # a polygon's radius on canvas
     vis = np.flatnonzero(cv2.inRange(cv2.transform(self._scene_c, A), (-pad, -pad), (W + pad, H + pad)))
     if not len(vis): return img  # far off the track: no polygon in sight
     q = cv2.transform(self._scene_P[vis], F).astype(np.int32)  # (n, 4, 2) fixed point
-    n = self._n_grass; g = int(np.searchsorted(vis, n))
-    if g: cv2.fillPoly(img, list(q[:g]), grass, cv2.LINE_8, SHIFT, OFFSET)
-    tiles, kerbs, kerb = {}, {}, self._scene_kerb
-    for p, rgb, i in zip(q[g:], self._scene_rgb[vis[g:] - n].astype(np.int32).tolist(), (vis[g:] - n).tolist()):
-        (kerbs if kerb[i] else tiles).setdefault(tuple(rgb), []).append(p)
-    for group in (tiles, kerbs):
-        for rgb, ps in group.items(): cv2.fillPoly(img, ps, rgb, cv2.LINE_8, SHIFT, OFFSET)
+    g = int(np.searchsorted(vis, self._n_grass)); r = vis[g:] - self._n_grass  # grass first, then road indices
+    if g: cv2.fillPoly(img, q[:g], grass, cv2.LINE_8, SHIFT, OFFSET)
+    if not len(r): return img  # grass only
+    c = self._scene_rgb[r].astype(np.int64)  # (m, 3): the tiles' colours now
+    key = self._scene_kerb[r] << 24 | c[:, 0] << 16 | c[:, 1] << 8 | c[:, 2]  # tiles before kerbs, then by colour
+    order = np.argsort(key, kind='stable'); k, qr = key[order].tolist(), q[g:][order]  # polygons by group
+    cut = [0, *(i for i in range(1, len(k)) if k[i] != k[i - 1]), len(k)]  # where each colour's group starts
+    for a, b in zip(cut, cut[1:]):
+        cv2.fillPoly(img, qr[a:b], (k[a] >> 16 & 255, k[a] >> 8 & 255, k[a] & 255), cv2.LINE_8, SHIFT, OFFSET)
     return img
+
 
 # %% ../nbs/01a_carview.ipynb #767c6307
 @patch

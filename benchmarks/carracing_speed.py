@@ -23,6 +23,12 @@ class PhysicsOnly(CarRacing):
     "CarRacing-v3 that draws nothing: what a step costs without pixels."
     def _render(self, mode): return np.zeros((64, 64, 3), np.uint8)
 
+def cpu_model() -> str:
+    "This machine's CPU and its core count, as the figures depend on them."
+    try: name = next(l for l in open('/proc/cpuinfo') if l.startswith('model name')).split(':')[1].strip()
+    except (OSError, StopIteration): name = 'unknown CPU'
+    return f"{name}, {os.cpu_count()} cores"
+
 def env_steps_s(env, steps:int) -> float:
     "Environment steps per second on one weaving drive (this process, one thread)."
     env.reset(seed=7); t = time.perf_counter()
@@ -94,5 +100,5 @@ if __name__ == '__main__':
                                 training_loop_ratio=round(train / today, 2),
                                 env_steps_s={k: round(v) for k, v in env_s.items()},
                                 env_ratio={k: round(v / today, 2) for k, v in env_s.items()},
-                                components_ms=parts, load=[round(v, 2) for v in os.getloadavg()])
+                                components_ms=parts, load=[round(v, 2) for v in os.getloadavg()], cpu=cpu_model())
         save_json(a.json, res)

@@ -71,7 +71,8 @@ def loop_steps_s(spec, x, episodes:int, steps:int, renderer:str, slots:int) -> f
     be = LocalBackend(2)
     try:
         fit = RealFitness(spec, be, max_steps=steps, renderer=renderer, slots=slots)
-        RealFitness(spec, be, max_steps=5, renderer=renderer, slots=slots).scores(np.stack([x] * 2 * slots), 1, seed=1)  # warm
+        warm = RealFitness(spec, be, max_steps=5, renderer=renderer, slots=slots)  # workers load V and M once
+        warm.scores(np.stack([x] * 2 * slots), 1, seed=1)
         t = time.perf_counter(); fit.scores(np.stack([x] * episodes), 1, seed=0)
         return episodes * steps / (time.perf_counter() - t)
     finally: be.close()
@@ -91,7 +92,8 @@ if __name__ == '__main__':
     parts = components_ms(spec, x, a.steps, 16)
     print(f"today's loop (2 workers, 'exact' renderer, 8 games each): {today:.0f} agent steps/s = 1.00x")
     for k, s in env_s.items(): print(f"environment alone, {k}: {s:.0f} steps/s = {s / today:.2f}x")
-    print(f"training loop (2 workers, 'agent' renderer, 16 games each): {train:.0f} agent steps/s = {train / today:.2f}x")
+    print(f"training loop (2 workers, 'agent' renderer, 16 games each): {train:.0f} agent steps/s = "
+          f"{train / today:.2f}x")
     print("training loop in one process, ms per game step: " + ', '.join(f"{k} {v:.3f}" for k, v in parts.items()))
     if a.json:
         res = json.loads(a.json.read_text()) if a.json.exists() else {}

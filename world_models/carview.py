@@ -141,10 +141,10 @@ def _draw_ground(self:AgentViewCarRacing, A:np.ndarray, # the camera (`camera`)
     if not len(r): return img  # grass only
     c = self._scene_rgb[r].astype(np.int64)  # (m, 3): the tiles' colours now
     key = self._scene_kerb[r] << 24 | c[:, 0] << 16 | c[:, 1] << 8 | c[:, 2]  # tiles before kerbs, then by colour
-    order = np.argsort(key, kind='stable'); k, qr = key[order].tolist(), q[g:][order]  # polygons by group
-    cut = [0, *(i for i in range(1, len(k)) if k[i] != k[i - 1]), len(k)]  # where each colour's group starts
+    order = np.argsort(key, kind='stable'); k, qr = key[order], q[g:][order]  # the polygons, grouped
+    cut = [0, *(np.flatnonzero(k[1:] != k[:-1]) + 1).tolist(), len(k)]  # where each colour's group starts
     for a, b in zip(cut, cut[1:]):
-        cv2.fillPoly(img, qr[a:b], (k[a] >> 16 & 255, k[a] >> 8 & 255, k[a] & 255), cv2.LINE_8, SHIFT, OFFSET)
+        v = int(k[a]); cv2.fillPoly(img, qr[a:b], (v >> 16 & 255, v >> 8 & 255, v & 255), cv2.LINE_8, SHIFT, OFFSET)
     return img
 
 

@@ -95,7 +95,8 @@ def cmd_train_controller(args, # the parsed command line
                            address=args.ray_address,
                            name=args.name, controller=args.controller, init=args.init, generations=args.generations,
                            optimizer=args.optimizer, popsize=args.popsize, rollouts=args.rollouts, sigma0=args.sigma0,
-                           worlds=args.worlds, judge=args.judge, patience=args.patience, eval_every=args.eval_every,
+                           worlds=args.worlds, judge=args.judge, max_share=args.max_share, patience=args.patience,
+                           eval_every=args.eval_every,
                            eval_rollouts=args.eval_rollouts)
     return dict(command='train-controller', env=args.env, preset=args.preset, out=str(run_dir(args) / args.name), **res)
 
@@ -111,6 +112,7 @@ def add_train_controller(sub, # the subparsers of `build_parser`
     death_flag(p)
     stage_flag(p, 'stage_controller', 'worlds', nargs='+', default=[], metavar='M_FILE')
     stage_flag(p, 'stage_controller', 'judge', choices=JUDGES, default='worst')
+    stage_flag(p, 'stage_controller', 'max_share', type=float, default=1.)
     config_flag(p, ESConfig, 'optimizer', choices=('course', 'pycma'))
     for field, kind in (('generations', at_least(1)), ('popsize', at_least(2)), ('rollouts', at_least(1))):
         config_flag(p, ESConfig, field, type=kind)

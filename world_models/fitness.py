@@ -137,15 +137,16 @@ def dream_scores(mdn:MDNRNN, # the M that dreams
                  dtype:str='float32', # precision of M's matrix products ('bfloat16': about 2x faster where supported)
                  death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample' (see the dream chapter)
                  memory:MDNRNN=None, # the agent's own M, which gives C its h and c (default: `mdn`, the dreaming M)
+                 max_share:float=1., # a controller making one move on more than this share of its live steps scores 0
                 ) -> np.ndarray:
-    "Survival steps of every controller in every dream, (P, rollouts)."
+    "Survival steps of every controller in every dream, (P, rollouts); near-constant controllers' rows are 0."
     if not mdn.predict_done: raise ValueError("dream fitness needs an M with a death head (predict_done=True, Doom)")
     if memory is not None and memory.z_dim != mdn.z_dim: raise ValueError(f"memory: z={memory.z_dim}, but the "
                                                                           f"dreaming M has z={mdn.z_dim}")
     cfg = CONTROLLERS[controller]; pop = Population(X, cfg); P = pop.P; dt = getattr(torch, dtype)
     d = BatchedDream(mdn, z0, P * rollouts, tau, max_steps, seed, dt, death)
     z = d.reset()
-    total = torch.zeros(P * rollouts)
+    total, moves = torch.zeros(P * rollouts), torch.zeros(P * rollouts, 3)  # moves: left, stay, right
     own = memory is None or memory is mdn  # C reads the dreaming M's state, as in the paper
     if not own: mw, state = memory.step_weights(dt), (torch.zeros(P * rollouts, memory.hidden_dim),) * 2
     with torch.no_grad():
@@ -156,19 +157,23 @@ def dream_scores(mdn:MDNRNN, # the M that dreams
                                                                                    -1))).view(P * rollouts, -1)
             # the agent remembers
             if not own: _, state = memory.step(z, a, torch.full((P * rollouts,), float(d.t == 0)), state, mw)
+            moves += (a == torch.tensor([-1., 0., 1.])) & d.alive[:, None]  # (P*R, 3): live steps' moves
             z, r, died, trunc = d.step(a); total += r
             if trunc or not d.alive.any(): break
-    return total.view(P, rollouts).numpy().astype(np.float64)
+    m = moves.view(P, rollouts, 3).sum(1)  # (P, 3)
+    total = total.view(P, rollouts) * (m.max(1).values <= max_share * m.sum(1))[:, None]  # a near-constant C: 0
+    return total.numpy().astype(np.float64)
 
 # %% ../nbs/07a_fitness.ipynb #9fa50018
 def _dream_task(spec:dict, X, rollouts, tau, seed, max_steps, dtype, death='threshold',
                 world:str=None, # the M that dreams (default: the agent's own)
+                max_share:float=1., # see `dream_scores`
                ) -> np.ndarray:
     "`dream_scores` for a slice of the population (runs in a worker)."
     s = AgentSpec(**spec); own = cached(load_mdnrnn, s.mdnrnn)
     mdn = own if world is None else cached(load_mdnrnn, world)
     try: return dream_scores(mdn, cached(load_z0, s.z0), X, rollouts, tau, seed, max_steps, s.controller, dtype, death,
-                             memory=own)
+                             memory=own, max_share=max_share)
     except ValueError as e: raise ValueError(f"{world or s.mdnrnn}: {e}") from None  # name the M that dreamed
 
 def cpu_flags() -> set:
@@ -192,11 +197,14 @@ class DreamFitness:
                  worlds:list=(), # other Ms (files, same V) that also dream; the agent's own M always does
                  judge:str='worst', # with worlds: keep each candidate's worst world ('worst') or every dream ('all')
                  chunk:int=4, # candidates per batched dream: fixed, so scores never depend on the worker count
-                ):
+                 max_share:float=1., # veto: a candidate making one move on more than this share of its dream steps
+                ):                   # scores 0 in that world (1: no veto, the paper)
         if judge not in JUDGES: raise ValueError(f"judge={judge!r}: expected one of {', '.join(JUDGES)}")
+        if not 0 < max_share <= 1: raise ValueError(f"max_share={max_share}: expected a share in (0, 1]")
         self.spec, self.backend, self.tau, self.max_steps = spec, backend or SerialBackend(), tau, max_steps
         self.dtype, self.death = dtype or fast_dtype(), death
-        self.worlds, self.judge, self.chunk = [str(w) for w in worlds], judge, chunk
+        self.worlds, self.judge, self.chunk, self.max_share = [str(w) for w in worlds], judge, chunk, max_share
+        self.judged = self.vetoed = 0  # candidates scored, and those vetoed as near-constant in some world
 
 # %% ../nbs/07a_fitness.ipynb #65a2574c
 @patch
@@ -211,10 +219,11 @@ def scores(self:DreamFitness, X:np.ndarray, # candidates' flat parameters, (P, n
     parts = [X[i:i + self.chunk] for i in range(0, len(X), self.chunk)]; k = len(parts)
     r = rollouts if len(worlds) == 1 else max(1, rollouts // len(worlds))
     tasks = [(asdict(self.spec), part, r, self.tau, episode_seed(seed, i, w), self.max_steps, self.dtype, self.death,
-              world)
+              world, self.max_share)
              for w, world in enumerate(worlds) for i, part in enumerate(parts)]
     out = self.backend.map(_dream_task, tasks)
     S = np.stack([np.concatenate(out[w * k:(w + 1) * k]) for w in range(len(worlds))])  # (W, P, r)
+    self.judged += len(X); self.vetoed += int((S == 0).all(2).any(0).sum())  # a real dream survives >= 1 step
     if len(worlds) == 1 or self.judge == 'all': return np.concatenate(S, 1)  # (P, W*r)
     worst = S.mean(2).argmin(0)  # (P,): which world judged each candidate
     # the report says which world vetoed

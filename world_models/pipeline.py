@@ -136,6 +136,8 @@ def safeguards(fit:DreamFitness, # the fitness C was evolved with (its worlds an
     res = dict(dream_actions={k: round(v, 3) for k, v in shares.items()},
                near_constant=max(shares.values()) > NEAR_CONSTANT)
     # share of candidate judgements each world decided (0: the agent's own M)
+    if fit.max_share < 1:  # candidates judged this session (a resumed run counts from where it resumed)
+        res['vetoed'] = dict(max_share=fit.max_share, judged=fit.judged, vetoed=fit.vetoed)
     if fit.worlds and hasattr(fit, 'worst_counts'):
         res['worst_world'] = [round(float(c), 3) for c in fit.worst_counts / fit.worst_counts.sum()]
     return res
@@ -163,6 +165,7 @@ def stage_controller(run, # run folder
                      init:str=None, # a C file of the same shape: its weights are the first mean (default: zeros)
                      worlds:list=(), # in the dream: other M files (same V) that dream too, the agent keeping its own M
                      judge:str='worst', # with worlds: score a candidate by its worst world, or all its dreams ('all')
+                     max_share:float=1., # in the dream: a C making one move on more than this share of steps scores 0
                      **overrides, # fields of `ESConfig` (e.g. generations, popsize)
                     ) -> dict:
     "Evolve C with CMA-ES into `run/name` (default `run/controller`)."
@@ -171,6 +174,8 @@ def stage_controller(run, # run folder
     if controller and not controller.startswith(env): raise ValueError(f"`controller`={controller}: not a controller "
                                                                        f"for {env} (see CONTROLLERS)")
     if worlds and not in_dream: raise ValueError("`worlds`: other Ms dream only with `in_dream`")
+    if not 0 < max_share <= 1: raise ValueError(f"`max_share`={max_share}: expected a share in (0, 1]")
+    if max_share < 1 and not in_dream: raise ValueError("`max_share`: the near-constant veto judges dreams only")
     if missing := [str(w) for w in worlds if not Path(w).is_file()]:
         raise FileNotFoundError(f"`worlds`: no such M file: {', '.join(missing)}")
     out = Path(run) / name
@@ -185,14 +190,16 @@ def stage_controller(run, # run folder
                              f"{own.predict_done}")
     cfg = es_preset(env, preset, **overrides); be = make_backend(backend, workers, address)
     try:
-        if in_dream: fit = ev = DreamFitness(spec, be, tau, death=death, worlds=worlds, judge=judge)
+        if in_dream: fit = ev = DreamFitness(spec, be, tau, death=death, worlds=worlds, judge=judge,
+                                             max_share=max_share)
         else:  # train on the agent-view renderer, cut short by patience; judge the mean on full games, pixel-identical
             fit = RealFitness(spec, be, cfg.max_steps or None, cfg.patience, renderer='agent', slots=16)
             ev = RealFitness(spec, be, cfg.max_steps or None, renderer='exact')
         # what C is made from: a resume must match
         fps = {k: file_fingerprint(getattr(spec, k)) for k in ('vae', 'mdnrnn', 'z0')}
         how = dict(in_dream=in_dream, tau=tau if in_dream else None, death=death if in_dream else None,
-                   **({'worlds': [str(w) for w in worlds], 'judge': judge} if worlds else {}))
+                   **({'worlds': [str(w) for w in worlds], 'judge': judge} if worlds else {}),
+                   **({'max_share': max_share} if max_share < 1 else {}))
         # a copied run folder uses its own files
         rec = dict(asdict(spec), **{k: _relative(getattr(spec, k), run) for k in fps}, **how, fingerprints=fps)
         res = train_controller(fit, spec.controller, out, cfg, seed=seed, progress=progress, eval_fitness=ev,
@@ -284,7 +291,8 @@ def experiment_stages(env:str, # 'carracing' or 'doom'
             ('vae', lambda run: stage_vae(run, **kw)),
             ('mdnrnn', lambda run: stage_mdnrnn(run, **kw, worlds=run_preset(env, preset).worlds)),
             ('controller', lambda run: stage_controller(run, **be, in_dream=env == 'doom', tau=tau, death=death,
-                                                        worlds=sorted(Path(run).glob(WORLDS)))),
+                                                        worlds=sorted(Path(run).glob(WORLDS)),
+                                                        max_share=run_preset(env, preset).max_share)),
             ('evaluate', lambda run: stage_evaluate(run, env, run_preset(env, preset).eval_episodes, seed=seed + 1000,
                                                     max_steps=run_preset(env, preset).eval_max_steps,
                                                     workers=workers, backend=backend, address=address,
@@ -335,6 +343,11 @@ def write_report(run, # run folder
                      "trained on its own share of the "
                      f"data; share of judgements each decided: {', '.join(f'{s:.0%}' for s in c['worst_world'])} (the "
                      "first is the agent's own).")
+    if 'vetoed' in c:
+        v = c['vetoed']
+        lines.append(f"\nSafeguard, near-constant veto: a candidate making one move on more than {v['max_share']:.0%} "
+                     f"of its dream steps scored 0; it fired on {v['vetoed']:,} of the {v['judged']:,} candidates "
+                     "judged (means included).")
     if 'dream_actions' in c:
         a = c['dream_actions']; fired = c['near_constant']
         lines.append(f"\nSafeguard, near-constant check: in {CHECK_DREAMS} dreams C moves left {a['left']:.0%}, stays "

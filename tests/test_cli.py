@@ -66,6 +66,8 @@ def test_run_doom_smoke_end_to_end_then_evaluate(tmp_path):
     assert res['stages']['controller']['result']['in_dream'] and res['stages']['evaluate']['result']['mean'] > 0
     rep = json.loads((out / 'report.json').read_text()); md = (out / 'report.md').read_text()
     assert rep['stages'] == res['stages'] and '| controller |' in md and 'Real-game score' in md
+    v = res['stages']['controller']['result']['vetoed']  # the smoke preset vetoes near-constant Cs, as laptop does
+    assert v['max_share'] == 0.9 and 0 <= v['vetoed'] <= v['judged'] and v['judged'] >= 4 and 'near-constant veto' in md
     ev = json.loads(run('evaluate', 'doom', '--agent', str(out), '--episodes', '3', '--seed', '7').stdout.splitlines()[-1])
     assert {k: ev[k] for k in ('env', 'episodes', 'seed')} == {'env': 'doom', 'episodes': 3, 'seed': 7} and ev['mean'] > 0 and ev['std'] >= 0
     r = run('evaluate', 'carracing', '--agent', str(out), check=False)
@@ -103,6 +105,10 @@ def test_train_controller_in_several_dreams(tmp_path):
     assert rec['worlds'] == [str(world)] and rec['judge'] == 'worst' and rec['in_dream']
     r = run('train-controller', '--env', 'doom', '--preset', 'smoke', '--shipped', '--out', str(tmp_path), '--worlds', str(world), check=False)
     assert r.returncode == 2 and 'only with --in-dream' in r.stderr
+    for bad in ('0', '1.5', 'nan'):  # a share of a dream's steps: (0, 1]
+        r = run('train-controller', '--env', 'doom', '--preset', 'smoke', '--in-dream', '--shipped', '--out', str(tmp_path / 'v'),
+                '--max-share', bad, check=False)
+        assert r.returncode == 2 and '--max-share=' in r.stderr and 'expected a share in (0, 1]' in r.stderr and 'Traceback' not in r.stderr
     r = run('train-controller', '--env', 'doom', '--preset', 'smoke', '--in-dream', '--shipped', '--out', str(tmp_path / 'b'),
             '--worlds', str(tmp_path / 'missing.safetensors'), check=False)
     assert r.returncode == 2 and 'no such M file' in r.stderr and 'missing.safetensors' in r.stderr and 'Traceback' not in r.stderr

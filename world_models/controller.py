@@ -105,3 +105,14 @@ class Population:
             # (P, R, out)
             x = torch.bmm(x, W.transpose(1, 2)) if b is None else torch.baddbmm(b[:, None], x, W.transpose(1, 2))
         return x
+
+# %% ../nbs/05_controller.ipynb #b9c77c20
+@patch
+def rows(self:Population, x:torch.Tensor, # inputs, one row per dreamer (N, in_dim)
+         who:torch.Tensor, # which controller acts for each row (N,), indices into the population
+        ) -> torch.Tensor:
+    "Raw outputs (N, a): row i through controller `who[i]`."
+    for j, (W, b) in enumerate(self.layers):
+        if j: x = torch.tanh(x)
+        x = torch.einsum('ni,noi->no', x, W[who]) + (0 if b is None else b[who])  # (N, out)
+    return x

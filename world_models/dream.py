@@ -108,6 +108,15 @@ def h(self:BatchedDream) -> torch.Tensor: return self.state[0]
 @patch(as_prop=True)
 def c(self:BatchedDream) -> torch.Tensor: return self.state[1]
 
+# %% ../nbs/04_dream.ipynb #15c91eab
+@patch
+def compact(self:BatchedDream, keep:torch.Tensor, # indices of the dreams to keep (e.g. the live ones)
+           ) -> torch.Tensor:
+    "Drop every dream not in `keep`; returns the kept dreams' z (len(keep), z)."
+    self.z, self.state, self.alive = self.z[keep], tuple(s[keep] for s in self.state), self.alive[keep]
+    self.n = len(keep)
+    return self.z
+
 # %% ../nbs/04_dream.ipynb #546761a3
 @patch
 def deaths(self:BatchedDream, logit:torch.Tensor, # M's death logits (N,)

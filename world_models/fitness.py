@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict
 
 # %% auto #0
-__all__ = ['Slots', 'play_jobs', 'RealFitness', 'dream_scores', 'cpu_flags', 'fast_dtype', 'DreamFitness', 'episode_stats',
-           'dream_actions']
+__all__ = ['DREAM_BATCH', 'Slots', 'play_jobs', 'RealFitness', 'dream_rollouts', 'dream_scores', 'cpu_flags', 'fast_dtype',
+           'DreamFitness', 'episode_stats', 'dream_actions']
 
 # %% ../nbs/07a_fitness.ipynb #03310199
 import numpy as np
@@ -126,42 +126,56 @@ class RealFitness:
         return np.concatenate(self.backend.map(_real_task, tasks)).reshape(-1, rollouts)
 
 # %% ../nbs/07a_fitness.ipynb #0be9cd44
-def dream_scores(mdn:MDNRNN, # the M that dreams
-                 z0:dict, # M and its initial-z statistics
-                 X:np.ndarray, # controllers (P, n), of shape `CONTROLLERS[controller]`
-                 rollouts:int, # dreams per controller
-                 tau:float=1.15, # temperature (paper's best transfer: 1.15)
-                 seed:int=0, # seeds the dreams
-                 max_steps:int=2100, # dream length cap
-                 controller:str='doom', # key of `CONTROLLERS`
-                 dtype:str='float32', # precision of M's matrix products ('bfloat16': about 2x faster where supported)
-                 death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample' (see the dream chapter)
-                 memory:MDNRNN=None, # the agent's own M, which gives C its h and c (default: `mdn`, the dreaming M)
-                 max_share:float=1., # a controller making one move on more than this share of its live steps scores 0
-                ) -> np.ndarray:
-    "Survival steps of every controller in every dream, (P, rollouts); near-constant controllers' rows are 0."
+def dream_rollouts(mdn:MDNRNN, # the M that dreams
+                   z0:dict, # M and its initial-z statistics
+                   X:np.ndarray, # controllers (P, n), of shape `CONTROLLERS[controller]`
+                   rollouts:int, # dreams per controller
+                   tau:float=1.15, # temperature (paper's best transfer: 1.15)
+                   seed:int=0, # seeds the dreams
+                   max_steps:int=2100, # dream length cap
+                   controller:str='doom', # key of `CONTROLLERS`
+                   dtype:str='float32', # precision of M's matrix products ('bfloat16': ~2x faster where supported)
+                   death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample' (see the dream chapter)
+                   memory:MDNRNN=None, # the agent's own M, which gives C its h and c (default: `mdn`, the dreaming M)
+                   compact:bool=True, # drop dead dreams from the batch once half have died (False: step them, masked)
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    "Survival steps of every controller in every dream (P, rollouts), and each one's live moves (P, 3): left, stay, right"
     if not mdn.predict_done: raise ValueError("dream fitness needs an M with a death head (predict_done=True, Doom)")
     if memory is not None and memory.z_dim != mdn.z_dim: raise ValueError(f"memory: z={memory.z_dim}, but the "
                                                                           f"dreaming M has z={mdn.z_dim}")
     cfg = CONTROLLERS[controller]; pop = Population(X, cfg); P = pop.P; dt = getattr(torch, dtype)
     d = BatchedDream(mdn, z0, P * rollouts, tau, max_steps, seed, dt, death)
     z = d.reset()
-    total, moves = torch.zeros(P * rollouts), torch.zeros(P * rollouts, 3)  # moves: left, stay, right
+    total, moves = torch.zeros(P * rollouts), torch.zeros(P * rollouts, 3)
     own = memory is None or memory is mdn  # C reads the dreaming M's state, as in the paper
     if not own: mw, state = memory.step_weights(dt), (torch.zeros(P * rollouts, memory.hidden_dim),) * 2
+    ids = torch.arange(P * rollouts); who = ids // rollouts  # each row's dream, and the controller dreaming it
     with torch.no_grad():
         while True:
             h, c = (d.h, d.c) if own else state
-            # (P*R, 1)
-            a = ACTION_MAPS['doom'](pop(controller_input(z, h, c, cfg.inputs).view(P, rollouts,
-                                                                                   -1))).view(P * rollouts, -1)
+            a = ACTION_MAPS['doom'](pop.rows(controller_input(z, h, c, cfg.inputs), who))  # (N, 1)
             # the agent remembers
-            if not own: _, state = memory.step(z, a, torch.full((P * rollouts,), float(d.t == 0)), state, mw)
-            moves += (a == torch.tensor([-1., 0., 1.])) & d.alive[:, None]  # (P*R, 3): live steps' moves
-            z, r, died, trunc = d.step(a); total += r
+            if not own: _, state = memory.step(z, a, torch.full((d.n,), float(d.t == 0)), state, mw)
+            moves[ids] += (a == torch.tensor([-1., 0., 1.])) & d.alive[:, None]  # (N, 3): live steps' moves
+            z, r, died, trunc = d.step(a); total[ids] += r
             if trunc or not d.alive.any(): break
-    m = moves.view(P, rollouts, 3).sum(1)  # (P, 3)
-    total = total.view(P, rollouts) * (m.max(1).values <= max_share * m.sum(1))[:, None]  # a near-constant C: 0
+            if compact and 2 * d.alive.sum() <= d.n:  # half the batch is dead: step only the live dreams from now on
+                keep = d.alive.nonzero()[:, 0]; z, ids, who = d.compact(keep), ids[keep], who[keep]
+                if not own: state = tuple(s[keep] for s in state)
+    return total.view(P, rollouts), moves.view(P, rollouts, 3).sum(1)
+
+# %% ../nbs/07a_fitness.ipynb #63b00ed7
+def dream_scores(mdn:MDNRNN, # the M that dreams
+                 z0:dict, # M and its initial-z statistics
+                 X:np.ndarray, # controllers (P, n), of shape `CONTROLLERS[controller]`
+                 rollouts:int, # dreams per controller
+                 *args, # tau, seed, max_steps, controller, dtype, death, as `dream_rollouts`
+                 max_share:float=1., # a controller making one move on more than this share of its live steps scores 0
+                 **kwargs, # the same, by name (and memory)
+                ) -> np.ndarray:
+    "Survival steps of every controller in every dream, (P, rollouts); near-constant controllers' rows are 0."
+    total, m = dream_rollouts(mdn, z0, X, rollouts, *args, **kwargs)
+    total = total * (m.max(1).values <= max_share * m.sum(1))[:, None]  # a near-constant C: 0
     return total.numpy().astype(np.float64)
 
 # %% ../nbs/07a_fitness.ipynb #9fa50018
@@ -186,6 +200,9 @@ def fast_dtype(flags:set=None, # CPU feature flags (default: `cpu_flags()`)
     "'bfloat16' where this CPU multiplies it natively (AVX-512 BF16 or AMX), else 'float32'."
     return 'bfloat16' if {'avx512_bf16', 'amx_bf16'} & (cpu_flags() if flags is None else set(flags)) else 'float32'
 
+DREAM_BATCH = 128  # dreams per batched dream: a step costs ~4 ms plus ~0.13 ms a dream (2-core Xeon), so a dream
+                   # costs ~2x less in a batch of 128 than of 32, and 64 x 16 dreams still make 8 tasks for the workers
+
 class DreamFitness:
     "Score controllers in M's dream (or several Ms' dreams), one batched dream per `chunk` candidates and world."
     def __init__(self, spec:AgentSpec, # the agent: its files and controller shape
@@ -196,7 +213,7 @@ class DreamFitness:
                  death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample'
                  worlds:list=(), # other Ms (files, same V) that also dream; the agent's own M always does
                  judge:str='worst', # with worlds: keep each candidate's worst world ('worst') or every dream ('all')
-                 chunk:int=4, # candidates per batched dream: fixed, so scores never depend on the worker count
+                 chunk:int=None, # candidates per batched dream (default: ~`DREAM_BATCH` dreams); never the workers'
                  max_share:float=1., # veto: a candidate making one move on more than this share of its dream steps
                 ):                   # scores 0 in that world (1: no veto, the paper)
         if judge not in JUDGES: raise ValueError(f"judge={judge!r}: expected one of {', '.join(JUDGES)}")
@@ -216,8 +233,9 @@ def scores(self:DreamFitness, X:np.ndarray, # candidates' flat parameters, (P, n
     from world_models.fitness import _dream_task
     X, worlds = np.atleast_2d(X), [None] + self.worlds  # None: the agent's own M
     # chunk i's dreams: seeded by i alone
-    parts = [X[i:i + self.chunk] for i in range(0, len(X), self.chunk)]; k = len(parts)
     r = rollouts if len(worlds) == 1 else max(1, rollouts // len(worlds))
+    n = self.chunk or max(1, DREAM_BATCH // r)  # set by the sizes alone, so any worker count gives the same scores
+    parts = [X[i:i + n] for i in range(0, len(X), n)]; k = len(parts)
     tasks = [(asdict(self.spec), part, r, self.tau, episode_seed(seed, i, w), self.max_steps, self.dtype, self.death,
               world, self.max_share)
              for w, world in enumerate(worlds) for i, part in enumerate(parts)]
@@ -248,12 +266,5 @@ def dream_actions(mdn:MDNRNN, # the M that dreams
                   max_steps:int=2100, # steps per dream at most
                  ) -> dict:
     "Share of C's live steps in M's dream spent moving left, staying and moving right (Doom)."
-    cfg = CONTROLLERS['doom']; pop = Population(np.atleast_2d(x), cfg); counts = torch.zeros(3)
-    d = BatchedDream(mdn, z0, rollouts, tau, max_steps, seed); z = d.reset()
-    with torch.no_grad():
-        while True:
-            a = ACTION_MAPS['doom'](pop(controller_input(z, d.h, d.c, cfg.inputs)[None]))[0]  # (R, 1)
-            counts += torch.stack([((a[:, 0] == v) & d.alive).sum() for v in (-1., 0., 1.)])
-            z, _, _, trunc = d.step(a)
-            if trunc or not d.alive.any(): break
+    counts = dream_rollouts(mdn, z0, np.atleast_2d(x), rollouts, tau, seed, max_steps)[1][0]  # (3,)
     return dict(zip(('left', 'stay', 'right'), (counts / counts.sum().clamp(min=1)).tolist()))

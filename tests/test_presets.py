@@ -15,10 +15,11 @@ def test_paper_preset_is_the_paper():
         e = es_preset(env, 'paper')
         assert (e.sigma0, e.popsize, e.rollouts, e.eval_every, e.eval_rollouts, e.generations) == (0.1, 64, 16, 25, 1024, gens)
     assert run_preset('doom', 'paper').eval_episodes == 100
+    assert run_preset('doom', 'paper').max_share == 1.  # the paper judges by survival alone
 
 def test_smaller_presets_keep_the_game():
     "`laptop` and `smoke` shrink budgets on top of the game's paper row: Doom's V and M keep their sizes."
     for p in ('smoke', 'laptop'):
         r = resolved_presets('doom', p)
         assert r['vae']['z_dim'] == 64 and r['mdnrnn']['hidden_dim'] == 512 and r['collect']['min_steps'] == 100
-        assert r['run']['worlds'] == 2
+        assert r['run']['worlds'] == 2 and r['run']['max_share'] == 0.9  # a near-constant C is vetoed in their dreams

@@ -106,7 +106,7 @@ class Population:
             x = torch.bmm(x, W.transpose(1, 2)) if b is None else torch.baddbmm(b[:, None], x, W.transpose(1, 2))
         return x
 
-# %% ../nbs/05_controller.ipynb #b9c77c20
+# %% ../nbs/05_controller.ipynb #05692f13
 @patch
 def rows(self:Population, x:torch.Tensor, # inputs, one row per dreamer (N, in_dim)
          who:torch.Tensor, # which controller acts for each row (N,), indices into the population

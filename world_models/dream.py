@@ -108,7 +108,7 @@ def h(self:BatchedDream) -> torch.Tensor: return self.state[0]
 @patch(as_prop=True)
 def c(self:BatchedDream) -> torch.Tensor: return self.state[1]
 
-# %% ../nbs/04_dream.ipynb #15c91eab
+# %% ../nbs/04_dream.ipynb #cc3a6e09
 @patch
 def compact(self:BatchedDream, keep:torch.Tensor, # indices of the dreams to keep (e.g. the live ones)
            ) -> torch.Tensor:

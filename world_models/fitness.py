@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict
 
 # %% auto #0
-__all__ = ['DREAM_BATCH', 'Slots', 'play_jobs', 'RealFitness', 'dream_rollouts', 'dream_scores', 'cpu_flags', 'fast_dtype',
-           'DreamFitness', 'episode_stats', 'dream_actions']
+__all__ = ['DREAM_BATCH', 'NEAR_CONSTANT', 'CHECK_DREAMS', 'CHECK_STEPS', 'Slots', 'play_jobs', 'RealFitness', 'dream_rollouts',
+           'dream_scores', 'cpu_flags', 'fast_dtype', 'DreamFitness', 'episode_stats', 'dream_actions']
 
 # %% ../nbs/07a_fitness.ipynb #03310199
 import numpy as np
@@ -139,7 +139,7 @@ def dream_rollouts(mdn:MDNRNN, # the M that dreams
                    memory:MDNRNN=None, # the agent's own M, which gives C its h and c (default: `mdn`, the dreaming M)
                    compact:bool=True, # drop dead dreams from the batch once half have died (False: step them, masked)
                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    "Survival steps of every controller in every dream (P, rollouts), and each one's live moves (P, 3): left, stay, right"
+    "Survival steps of every controller in every dream (P, rollouts), and its live moves (P, 3): left, stay, right."
     if not mdn.predict_done: raise ValueError("dream fitness needs an M with a death head (predict_done=True, Doom)")
     if memory is not None and memory.z_dim != mdn.z_dim: raise ValueError(f"memory: z={memory.z_dim}, but the "
                                                                           f"dreaming M has z={mdn.z_dim}")
@@ -164,7 +164,7 @@ def dream_rollouts(mdn:MDNRNN, # the M that dreams
                 if not own: state = tuple(s[keep] for s in state)
     return total.view(P, rollouts), moves.view(P, rollouts, 3).sum(1)
 
-# %% ../nbs/07a_fitness.ipynb #63b00ed7
+# %% ../nbs/07a_fitness.ipynb #3b9f441f
 def dream_scores(mdn:MDNRNN, # the M that dreams
                  z0:dict, # M and its initial-z statistics
                  X:np.ndarray, # controllers (P, n), of shape `CONTROLLERS[controller]`
@@ -268,3 +268,22 @@ def dream_actions(mdn:MDNRNN, # the M that dreams
     "Share of C's live steps in M's dream spent moving left, staying and moving right (Doom)."
     counts = dream_rollouts(mdn, z0, np.atleast_2d(x), rollouts, tau, seed, max_steps)[1][0]  # (3,)
     return dict(zip(('left', 'stay', 'right'), (counts / counts.sum().clamp(min=1)).tolist()))
+
+# %% ../nbs/07a_fitness.ipynb #1f82bdc2
+NEAR_CONSTANT = 0.9  # a C that makes one move on more than this share of its dream steps is flagged
+CHECK_DREAMS, CHECK_STEPS = 32, 500  # the moves check: 32 dreams, each's first 500 steps (16,000 moves at most)
+
+@patch
+def safeguards(self:DreamFitness, x:np.ndarray, # the evolved C's flat parameters
+               seed:int, # seeds the check's dreams
+              ) -> dict:
+    "What guarded C against a dream's trick: its moves in its own M's dream, the veto's counts, each world's share."
+    shares = dream_actions(load_mdnrnn(self.spec.mdnrnn), load_z0(self.spec.z0), x, CHECK_DREAMS, self.tau, seed,
+                           min(self.max_steps, CHECK_STEPS))
+    res = dict(dream_actions={k: round(v, 3) for k, v in shares.items()},
+               near_constant=max(shares.values()) > NEAR_CONSTANT)
+    if self.max_share < 1:  # candidates judged by this object (a resumed run counts from where it resumed)
+        res['vetoed'] = dict(max_share=self.max_share, judged=self.judged, vetoed=self.vetoed)
+    if self.worlds and hasattr(self, 'worst_counts'):  # share of judgements each world decided (0: the agent's own M)
+        res['worst_world'] = [round(float(c), 3) for c in self.worst_counts / self.worst_counts.sum()]
+    return res

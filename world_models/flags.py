@@ -195,7 +195,7 @@ def record_flag(p:argparse.ArgumentParser, # the subcommand's parser
 # %% ../nbs/89_flags.ipynb #65e2a560
 FLAGS = {'run': '--out', 'folder': '--out', 'address': '--ray-address'}  # argument -> flag, where the names differ
 ARGS = {'env', 'run', 'out', 'folder', 'workers', 'episodes', 'dream', 'in_dream', 'worlds', 'controller', 'shipped',
-        'address', 'judge', 'tau', 'death', 'agent', 'init', 'name', 'max_share'}  # the arguments the commands set by flags
+        'address', 'judge', 'tau', 'death', 'agent', 'init', 'name', 'max_share'}  # what the commands set by flags
 
 def flag_names(msg:str, # a lower layer's error message, naming arguments in backticks: `in_dream`, `shipped=True`
               ) -> str:

@@ -11,9 +11,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['NEAR_CONSTANT', 'CHECK_DREAMS', 'CHECK_STEPS', 'WORLDS', 'STAGE_FILES', 'stage_collect', 'stage_vae', 'stage_mdnrnn',
-           'safeguards', 'stage_controller', 'evaluation_spec', 'stage_evaluate', 'experiment_stages', 'minutes',
-           'key_result', 'write_report', 'read_report', 'run_experiment']
+__all__ = ['WORLDS', 'STAGE_FILES', 'stage_collect', 'stage_vae', 'stage_mdnrnn', 'stage_controller', 'evaluation_spec',
+           'stage_evaluate', 'experiment_stages', 'minutes', 'key_result', 'write_report', 'read_report',
+           'run_experiment']
 
 # %% ../nbs/09_pipeline.ipynb #6da7f01f
 import numpy as np
@@ -28,7 +28,7 @@ from .checkpoint import read_weights
 from .controller import CONTROLLERS
 from .backends import ProgressBackend, make_backend
 from .agent import AgentSpec, agent_parts, check_parts, controller_parts
-from .fitness import DreamFitness, RealFitness, dream_actions, episode_stats
+from .fitness import CHECK_DREAMS, NEAR_CONSTANT, DreamFitness, RealFitness, episode_stats
 from .evolve import load_controller, train_controller
 
 # %% ../nbs/09_pipeline.ipynb #0beddffd
@@ -119,29 +119,6 @@ def stage_mdnrnn(run, # run folder
     save_json(run / 'mdnrnn' / 'validation.json', res)
     return res
 
-# %% ../nbs/09_pipeline.ipynb #0db83495
-NEAR_CONSTANT = 0.9  # a C that makes one move on more than this share of its dream steps is flagged
-CHECK_DREAMS, CHECK_STEPS = 32, 500  # the moves check: 32 dreams, each's first 500 steps (16,000 moves at most)
-
-def safeguards(fit:DreamFitness, # the fitness C was evolved with (its worlds and their veto counts)
-               spec:AgentSpec, # the agent
-               out:Path, # its controller folder
-               tau:float, # the dream's temperature
-               seed:int, # seeds the dreams
-              ) -> dict:
-    "What guarded a dream-trained C against a dream's trick: how often each world was the worst, and C's dream moves."
-    shares = dream_actions(load_mdnrnn(spec.mdnrnn), load_z0(spec.z0),
-                           load_controller(out / 'controller.safetensors').get_flat(), CHECK_DREAMS, tau, seed,
-                           min(fit.max_steps, CHECK_STEPS))
-    res = dict(dream_actions={k: round(v, 3) for k, v in shares.items()},
-               near_constant=max(shares.values()) > NEAR_CONSTANT)
-    # share of candidate judgements each world decided (0: the agent's own M)
-    if fit.max_share < 1:  # candidates judged this session (a resumed run counts from where it resumed)
-        res['vetoed'] = dict(max_share=fit.max_share, judged=fit.judged, vetoed=fit.vetoed)
-    if fit.worlds and hasattr(fit, 'worst_counts'):
-        res['worst_world'] = [round(float(c), 3) for c in fit.worst_counts / fit.worst_counts.sum()]
-    return res
-
 # %% ../nbs/09_pipeline.ipynb #0354b812
 def _relative(path, run) -> str:
     "`path` relative to the run folder when it lies inside it (so the folder can be moved or copied), else absolute."
@@ -207,7 +184,7 @@ def stage_controller(run, # run folder
                                made_from=dict(how, **fps, worlds_fp=[file_fingerprint(w) for w in worlds]),
                                record={'agent.json': rec})
     finally: be.close()
-    guards = safeguards(fit, spec, out, tau, seed) if in_dream else {}
+    guards = fit.safeguards(load_controller(out / 'controller.safetensors').get_flat(), seed) if in_dream else {}
     return dict(in_dream=in_dream, **{k: res[k] for k in ('generations', 'seconds', 'best')}, **guards)
 
 # %% ../nbs/09_pipeline.ipynb #a249d348

@@ -269,7 +269,7 @@ def dream_actions(mdn:MDNRNN, # the M that dreams
     counts = dream_rollouts(mdn, z0, np.atleast_2d(x), rollouts, tau, seed, max_steps)[1][0]  # (3,)
     return dict(zip(('left', 'stay', 'right'), (counts / counts.sum().clamp(min=1)).tolist()))
 
-# %% ../nbs/07a_fitness.ipynb #1f82bdc2
+# %% ../nbs/07a_fitness.ipynb #214573ba
 NEAR_CONSTANT = 0.9  # a C that makes one move on more than this share of its dream steps is flagged
 CHECK_DREAMS, CHECK_STEPS = 32, 500  # the moves check: 32 dreams, each's first 500 steps (16,000 moves at most)
 

@@ -1,7 +1,8 @@
 """Real-game CarRacing speed, measured in one run: the cost of one environment step with each renderer (unmodified,
 pixel-identical 'exact', the agent-view training renderer, and no rendering at all: the physics floor), and whole agent
-loops on 2 worker processes (V, M and C batched over the games a worker runs): today's loop ('exact' renderer,
-8 games per worker) against the training loop ('agent' renderer, 16 games per worker). Ratios are to today's loop.
+loops on 2 worker processes (V, M and C batched over the games a worker runs): today's loop ('exact' renderer, 8 games
+per worker, V in float32) against the training loop ('agent' renderer, 16 games per worker, V's products at
+`fast_dtype()`: bfloat16 where the CPU has it). Ratios are to today's loop.
 Then the training loop once more in this process, timed by component (physics, drawing, resets, V, M and C, the rest)
 per game step. The shipped V, M and C. The machine's load average is stored with the figures.
 
@@ -16,7 +17,7 @@ from world_models.agent import AgentSpec, agent_parts
 from world_models.backends import LocalBackend
 from world_models.fitness import RealFitness
 from world_models.envs import make_env
-from world_models.plumbing import save_json, assets_dir
+from world_models.plumbing import save_json, assets_dir, fast_dtype
 from world_models.evolve import load_controller
 
 class PhysicsOnly(CarRacing):
@@ -94,6 +95,7 @@ if __name__ == '__main__':
     for k, s in env_s.items(): print(f"environment alone, {k}: {s:.0f} steps/s = {s / today:.2f}x")
     print(f"training loop (2 workers, 'agent' renderer, 16 games each): {train:.0f} agent steps/s = "
           f"{train / today:.2f}x")
+    print(f"V's encoder in the training loop: {fast_dtype()} (`fast_dtype`: this CPU's {cpu_model()})")
     print("training loop in one process, ms per game step: " + ', '.join(f"{k} {v:.3f}" for k, v in parts.items()))
     if a.json:
         res = json.loads(a.json.read_text()) if a.json.exists() else {}
@@ -102,5 +104,6 @@ if __name__ == '__main__':
                                 training_loop_ratio=round(train / today, 2),
                                 env_steps_s={k: round(v) for k, v in env_s.items()},
                                 env_ratio={k: round(v / today, 2) for k, v in env_s.items()},
-                                components_ms=parts, load=[round(v, 2) for v in os.getloadavg()], cpu=cpu_model())
+                                components_ms=parts, load=[round(v, 2) for v in os.getloadavg()], cpu=cpu_model(),
+                                encoder_precision=fast_dtype())
         save_json(a.json, res)

@@ -205,8 +205,10 @@ class _FastEncode(torch.nn.Module):
     "V's encoder for inference: its first convolutions as they are, the last one and the two heads as matrix products."
     def __init__(self, vae:ConvVAE, # V
                  n_conv:int=3, # convolutions run as convolutions; the rest become matrix products on patches
+                 bf16:bool=False, # run the products at bfloat16 (where the CPU multiplies it natively)
                 ):
         super().__init__()
+        self.bf16 = bf16
         convs = [m for m in vae.encoder if isinstance(m, torch.nn.Conv2d)]
         self.convs = torch.nn.ModuleList(convs[:n_conv])
         self.mats = [(c.weight.detach().permute(2, 3, 1, 0).flatten(0, 2).contiguous(), c.bias.detach())
@@ -217,6 +219,9 @@ class _FastEncode(torch.nn.Module):
     def forward(self, x, # frames (B, 3, 64, 64) in [0, 1]
                ):
         "μ and log σ² of each frame, as `vae.encode`."
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=self.bf16): return self._encode(x)
+
+    def _encode(self, x):
         for c in self.convs: x = torch.relu(c(x))
         h = x.permute(0, 2, 3, 1).contiguous()  # (B, H, W, C)
         for W, b in self.mats:  # a 4×4 stride-2 convolution: each output pixel's patch times W
@@ -224,19 +229,21 @@ class _FastEncode(torch.nn.Module):
             patches = h.as_strided((B, m, m, 4, 4, C), (s[0], 2 * s[1], 2 * s[2], s[1], s[2], s[3]))
             h = torch.relu(torch.addmm(b, patches.reshape(B * m * m, -1), W)).view(B, m, m, -1)
         out = torch.addmm(self.head[1], h.flatten(1), self.head[0])
-        return out.chunk(2, 1)  # μ, log σ²
+        return out.float().chunk(2, 1)  # μ, log σ²
 
 def traced_encoder(path, # V's weights
+                   dtype:str='float32', # the products' precision ('bfloat16': ~1.6x faster where the CPU has it)
                   ) -> torch.jit.ScriptModule:
-    "V's encoder (frames -> μ, log σ²) for inference on a CPU, traced and frozen; equal to `vae.encode` to ~1e-5."
+    "V's encoder (frames -> μ, log σ²) for inference on a CPU, traced and frozen; in float32 `vae.encode` to ~1e-5."
     with torch.no_grad():
-        traced = torch.jit.trace(_FastEncode(load_vae(path).eval()).eval(), torch.zeros(2, 3, 64, 64))
+        traced = torch.jit.trace(_FastEncode(load_vae(path).eval(), bf16=dtype == 'bfloat16').eval(),
+                                 torch.zeros(2, 3, 64, 64), check_trace=False)
         return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
 
 # %% ../nbs/07_agent.ipynb #1202e294
 # moved to the next chapter (and the backends to their own); still importable from here
 _MOVED = {n: 'fitness' for n in ('Slots', 'play_jobs', 'RealFitness', 'dream_scores', 'DreamFitness', 'episode_stats',
-                                 'dream_actions', 'fast_dtype')}
+                                 'dream_actions')}
 _MOVED |= {n: 'backends' for n in ('SerialBackend', 'LocalBackend', 'ProgressBackend', 'make_backend')}
 
 def __getattr__(name:str, # an attribute this module does not define

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict
 
 # %% auto #0
-__all__ = ['DREAM_BATCH', 'NEAR_CONSTANT', 'CHECK_DREAMS', 'CHECK_STEPS', 'Slots', 'play_jobs', 'RealFitness', 'dream_rollouts',
-           'dream_scores', 'cpu_flags', 'fast_dtype', 'DreamFitness', 'episode_stats', 'dream_actions']
+__all__ = ['DREAM_BATCH', 'NEAR_CONSTANT', 'CHECK_DREAMS', 'CHECK_STEPS', 'training_encoder', 'Slots', 'play_jobs', 'RealFitness',
+           'dream_rollouts', 'dream_scores', 'DreamFitness', 'episode_stats', 'dream_actions']
 
 # %% ../nbs/07a_fitness.ipynb #03310199
 import numpy as np
@@ -19,7 +19,7 @@ from fastcore.basics import patch
 from .presets import JUDGES
 from .envs import cached_env, doom_action_index
 from .vae import load_vae
-from .plumbing import episode_seed
+from .plumbing import episode_seed, fast_dtype
 from .mdnrnn import MDNRNN, load_mdnrnn
 from .controller import ACTION_MAPS, CONTROLLERS, Controller, Population, controller_input
 from .dream import BatchedDream, load_z0
@@ -27,6 +27,11 @@ from .backends import SerialBackend
 from .agent import MAX_STEPS, AgentSpec, cached, encode_obs, traced_encoder
 
 # %% ../nbs/07a_fitness.ipynb #9f31006b
+def training_encoder(path, # V's weights
+                    ) -> torch.jit.ScriptModule:
+    "V's traced encoder for the training loop, at this CPU's fast precision (`fast_dtype`)."
+    return traced_encoder(path, fast_dtype())
+
 class Slots:
     "Up to K real episodes at once in one process, each with its own controller, seed and M state."
     def __init__(self, spec:AgentSpec, # the agent: its files and controller shape
@@ -39,7 +44,7 @@ class Slots:
         self.envs, self.gens = [cached_env(spec.env, renderer,
                                            k) for k in range(K)], [torch.Generator() for _ in range(K)]
         self.prep = renderer != 'agent' or spec.env != 'carracing'  # the agent view is V's input already
-        self.encoder = None if self.prep else cached(traced_encoder, spec.vae)  # training only: ~1e-5 from eager V
+        self.encoder = None if self.prep else cached(training_encoder, spec.vae)  # training only
         n = Controller(**asdict(self.cfg)).n_params
         self.h, self.c, self.X = torch.zeros(K, H), torch.zeros(K, H), np.zeros((K, n))
         self.obs, self.job, self.pop = [None] * K, [None] * K, None
@@ -189,16 +194,6 @@ def _dream_task(spec:dict, X, rollouts, tau, seed, max_steps, dtype, death='thre
     try: return dream_scores(mdn, cached(load_z0, s.z0), X, rollouts, tau, seed, max_steps, s.controller, dtype, death,
                              memory=own, max_share=max_share)
     except ValueError as e: raise ValueError(f"{world or s.mdnrnn}: {e}") from None  # name the M that dreamed
-
-def cpu_flags() -> set:
-    "This CPU's feature flags, from /proc/cpuinfo (empty where there is none, e.g. macOS or Windows)."
-    try: return set(next(l for l in open('/proc/cpuinfo') if l.startswith('flags')).split(':')[1].split())
-    except (OSError, StopIteration): return set()
-
-def fast_dtype(flags:set=None, # CPU feature flags (default: `cpu_flags()`)
-              ) -> str:
-    "'bfloat16' where this CPU multiplies it natively (AVX-512 BF16 or AMX), else 'float32'."
-    return 'bfloat16' if {'avx512_bf16', 'amx_bf16'} & (cpu_flags() if flags is None else set(flags)) else 'float32'
 
 DREAM_BATCH = 128  # dreams per batched dream: a step costs ~4 ms plus ~0.13 ms a dream (2-core Xeon), so a dream
                    # costs ~2x less in a batch of 128 than of 32, and 64 x 16 dreams still make 8 tasks for the workers

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .data import SequenceDataset, shard_meta
-from .plumbing import set_seed
+from .plumbing import autocast, set_seed
 from .checkpoint import fit, load_model, save_weights
 from .vae import reparameterize
 from .presets import MDNTrainConfig, mdn_preset
@@ -61,7 +61,7 @@ def forward(self:MDNRNN, z:torch.Tensor, # latents (B, T, z)
     parts = [z, action] + ([restart[..., None]] if self.predict_done else [])
     x = torch.cat(parts + [torch.ones_like(z[..., :1])], -1)  # (B, T, in + 1)
     h, state = self.lstm(x, state)  # (B, T, hidden)
-    out = self.head(h)
+    out = self.head(h).float()  # the mixture's arithmetic in float32, also where the products ran in bfloat16
     B, T = z.shape[:2]
     mix = out[..., :3 * self.n_mix * self.z_dim].reshape(B, T, self.z_dim, 3, self.n_mix)  # (B, T, z, 3, K)
     log_pi = F.log_softmax(mix[..., 0, :], -1)
@@ -189,8 +189,9 @@ def train_mdnrnn(series, # encoded series files from `encode_rollouts`
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     ds = SequenceDataset(series, cfg.seq_len + 1, ('mu', 'logvar', 'action', 'done'), cfg.batch_size, seed, in_memory)
     def batches(epoch): ds.epoch = epoch; return ds
+    amp, precision = autocast(cfg.dtype, device)  # bfloat16 products where the CPU has them: ~1.6x the steps/s
     def step(batch, done_steps):
-        losses = mdn_train_step(model, opt, {k: v.to(device) for k, v in batch.items()}, cfg, done_steps)
+        with amp: losses = mdn_train_step(model, opt, {k: v.to(device) for k, v in batch.items()}, cfg, done_steps)
         return int(batch['mask'][:, 1:].sum()), {k: v.item() for k, v in losses.items()}
     per_epoch = math.ceil(len(ds.paths) / cfg.batch_size)
     total = min(cfg.epochs * per_epoch, cfg.max_steps or 10**12)
@@ -204,7 +205,7 @@ def train_mdnrnn(series, # encoded series files from `encode_rollouts`
     model.cpu(); save_weights(out / 'mdnrnn.safetensors', model, model.config, steps=st['step'],
                               epochs=round(st['step'] / per_epoch, 3),
                               seed=seed, episodes=len(ds.paths), seconds=round(st['seconds'], 1),
-                              train_config=asdict(cfg), device=str(device), vae=vae)
+                              train_config=asdict(cfg), device=str(device), precision=precision, vae=vae)
     return model
 
 # %% ../nbs/03_mdnrnn.ipynb #99d225fd

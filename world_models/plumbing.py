@@ -7,12 +7,12 @@ Docs: https://world-models-course.github.io/world-models/plumbing.html.md"""
 # %% ../nbs/00b_plumbing.ipynb #43a05e15
 from __future__ import annotations
 import fcntl, json, os, random, tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['set_seed', 'atomic_write', 'save_json', 'file_fingerprint', 'episode_seed', 'cache_dir', 'assets_dir', 'run_lock',
-           'clean_stale_tmp']
+__all__ = ['set_seed', 'atomic_write', 'save_json', 'file_fingerprint', 'episode_seed', 'cache_dir', 'assets_dir', 'cpu_flags',
+           'fast_dtype', 'autocast', 'run_lock', 'clean_stale_tmp']
 
 # %% ../nbs/00b_plumbing.ipynb #2420aff9
 def set_seed(seed:int, # seed for Python's `random`, NumPy's global generator and torch
@@ -87,6 +87,29 @@ def assets_dir() -> Path:
     "The package's `assets/` folder (the repository's `assets/`, linked as package data): weights and results."
     import world_models
     return Path(world_models.__file__).resolve().parent / 'assets'
+
+# %% ../nbs/00b_plumbing.ipynb #93ccd2c1
+def cpu_flags() -> set:
+    "This CPU's feature flags, from /proc/cpuinfo (empty where there is none, e.g. macOS or Windows)."
+    try: return set(next(l for l in open('/proc/cpuinfo') if l.startswith('flags')).split(':')[1].split())
+    except (OSError, StopIteration): return set()
+
+def fast_dtype(flags:set=None, # CPU feature flags (default: `cpu_flags()`)
+              ) -> str:
+    "'bfloat16' where this CPU multiplies it natively (AVX-512 BF16 or AMX), else 'float32'."
+    return 'bfloat16' if {'avx512_bf16', 'amx_bf16'} & (cpu_flags() if flags is None else set(flags)) else 'float32'
+
+# %% ../nbs/00b_plumbing.ipynb #eea83920
+def autocast(dtype:str='auto', # 'float32' (no change), 'bfloat16', or 'auto': `fast_dtype()` on a CPU, else float32
+             device:str='cpu', # the device the block computes on
+            ):
+    "A context whose matrix products run at `dtype` (torch's mixed precision); returns it and the dtype it chose."
+    import torch
+    if dtype not in ('auto', 'float32', 'bfloat16'): raise ValueError(f"dtype={dtype!r}: expected 'auto', "
+                                                                     "'float32' or 'bfloat16'")
+    kind = torch.device(device).type
+    if dtype == 'auto': dtype = fast_dtype() if kind == 'cpu' else 'float32'
+    return (torch.autocast(kind, dtype=torch.bfloat16) if dtype == 'bfloat16' else nullcontext()), dtype
 
 # %% ../nbs/00b_plumbing.ipynb #fe98f706
 @contextmanager

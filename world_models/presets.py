@@ -47,6 +47,8 @@ def _check_at_least(cfg, **lo):
     "Raise a `ValueError` naming every field of `cfg` below its lower bound in `lo`."
     if bad := [f"{k}={getattr(cfg, k)} (expected >= {v})" for k, v in lo.items() if getattr(cfg, k) < v]:
         raise ValueError(', '.join(bad))
+    if getattr(cfg, 'dtype', 'auto') not in ('auto', 'float32', 'bfloat16'):  # training configs: products' precision
+        raise ValueError(f"dtype={cfg.dtype!r} (expected 'auto', 'float32' or 'bfloat16')")
 
 @dataclass
 class CollectConfig:
@@ -78,6 +80,7 @@ class VAETrainConfig:
     max_steps: int = 0          # stop after this many steps in total (0: no limit)
     ckpt_every: int = 500       # steps between checkpoints
     threads: int = 0            # torch CPU threads (0: torch's default)
+    dtype: str = 'auto'         # products' precision: 'float32', 'bfloat16', 'auto' (bfloat16 where the CPU has it)
 
     def __post_init__(self):
         _check_at_least(self, epochs=1, batch_size=1, max_steps=0, ckpt_every=1)
@@ -103,6 +106,7 @@ class MDNTrainConfig:
     max_steps: int = 0          # stop after this many steps in total (0: no limit)
     ckpt_every: int = 50        # steps between checkpoints
     threads: int = 0            # torch CPU threads (0: torch's default)
+    dtype: str = 'auto'         # products' precision: 'float32', 'bfloat16', 'auto' (bfloat16 where the CPU has it)
 
     def __post_init__(self):
         _check_at_least(self, epochs=1, batch_size=1, max_steps=0, ckpt_every=1)

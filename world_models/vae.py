@@ -21,7 +21,7 @@ import torch.nn as nn
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .data import FrameDataset, load_rollout, save_rollout, shard_meta, shard_ok
-from .plumbing import save_json, set_seed, assets_dir
+from .plumbing import autocast, save_json, set_seed, assets_dir
 from .checkpoint import fit, load_model, save_weights
 from .presets import VAETrainConfig, vae_preset
 
@@ -119,8 +119,8 @@ def vae_step(model:ConvVAE, # V
             ) -> dict:
     "One Adam step on a batch of uint8 frames; returns the batch's losses as tensors on V's device (no GPU sync)."
     x = to_input(frames)
-    mu, logvar = model.encode(x)
-    loss, r_loss, kl = vae_loss(x, model.decode(reparameterize(mu, logvar)), mu, logvar, kl_tolerance)
+    mu, logvar = (t.float() for t in model.encode(x))  # float32 also where the products ran in bfloat16
+    loss, r_loss, kl = vae_loss(x, model.decode(reparameterize(mu, logvar)).float(), mu, logvar, kl_tolerance)
     opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     return dict(loss=loss.detach(), r_loss=r_loss.detach(), kl=kl.detach())
 
@@ -148,8 +148,10 @@ def train_vae(shards, # rollout shard files (see the data chapter)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     ds = FrameDataset(shards, cfg.batch_size, cfg.pool, seed, in_memory)
     def batches(epoch): ds.epoch = epoch; return ds
-    def step(frames, _): return len(frames), {k: v.item() for k, v in vae_step(model, opt, frames.to(device),
-                                                                               cfg.kl_tolerance).items()}
+    amp, precision = autocast(cfg.dtype, device)  # bfloat16 products where the CPU has them: ~1.4x the steps/s
+    def step(frames, _):
+        with amp: return len(frames), {k: v.item() for k, v in vae_step(model, opt, frames.to(device),
+                                                                        cfg.kl_tolerance).items()}
     per_epoch = math.ceil(ds.n_frames() / cfg.batch_size)
     total = min(cfg.epochs * per_epoch, cfg.max_steps or 10**12)
     fixed = {**{k: getattr(cfg, k) for k in ('batch_size', 'lr', 'kl_tolerance', 'pool')}, 'seed': seed}
@@ -158,7 +160,8 @@ def train_vae(shards, # rollout shard files (see the data chapter)
     model.cpu(); save_weights(out / 'vae.safetensors', model, model.config, steps=st['step'],
                               epochs=round(st['step'] / per_epoch, 3),
                               seed=seed, frames=ds.n_frames(), seconds=round(st['seconds'], 1),
-                              train_config=asdict(cfg), device=str(device), fingerprint=vae_fingerprint(model))
+                              train_config=asdict(cfg), device=str(device), precision=precision,
+                              fingerprint=vae_fingerprint(model))
     return model
 
 # %% ../nbs/02_vae.ipynb #88b46fc4

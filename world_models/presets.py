@@ -177,10 +177,10 @@ PRESET_TABLE = {
                       mdnrnn=dict(z_dim=64, action_dim=1, hidden_dim=512, predict_done=True, seq_len=500,
                                   lr_decay=0.99999)),  # reference doomrnn: 512 units, 500 steps, decay to 1e-5
         'laptop': dict(collect=dict(n_rollouts=1_000), vae=dict(epochs=1, max_steps=1_200),  # ~40% of an epoch
-                       mdnrnn=dict(seq_len=300, batch_size=32, epochs=20),
-                       controller=dict(generations=10, eval_every=5, eval_rollouts=256),  # real scores stop rising
-                       run=dict(worlds=2, max_share=0.9)),  # after ~5-10 dream generations; a dream trick must fool
-                                                            # two Ms, and one move held on 90% of steps is vetoed
+                       mdnrnn=dict(seq_len=300, batch_size=32, epochs=67),  # ~2,000 steps, one M on every episode:
+                       controller=dict(generations=20, eval_every=5, eval_rollouts=256),  # with half of them, real
+                       run=dict(worlds=1, max_share=0.9)),  # scores fell after 10 dream generations; one move held on
+                                                            # 90% of the dream's steps is vetoed
         'smoke': dict(collect=dict(n_rollouts=4, max_steps=300), vae=_SMOKE_VAE, mdnrnn=_SMOKE_MDN,
                       controller=dict(_SMOKE_ES, eval_every=2, eval_rollouts=4),
                       run=dict(eval_episodes=2, worlds=2, max_share=0.9)),

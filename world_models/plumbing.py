@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl, json, os, random, tempfile
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from .presets import check_precision
 
 # %% auto #0
 __all__ = ['set_seed', 'atomic_write', 'save_json', 'file_fingerprint', 'episode_seed', 'cache_dir', 'assets_dir', 'cpu_flags',
@@ -105,10 +106,8 @@ def autocast(dtype:str='auto', # 'float32' (no change), 'bfloat16', or 'auto': `
             ):
     "A context whose matrix products run at `dtype` (torch's mixed precision); returns it and the dtype it chose."
     import torch
-    if dtype not in ('auto', 'float32', 'bfloat16'): raise ValueError(f"dtype={dtype!r}: expected 'auto', "
-                                                                     "'float32' or 'bfloat16'")
     kind = torch.device(device).type
-    if dtype == 'auto': dtype = fast_dtype() if kind == 'cpu' else 'float32'
+    if check_precision(dtype) == 'auto': dtype = fast_dtype() if kind == 'cpu' else 'float32'
     return (torch.autocast(kind, dtype=torch.bfloat16) if dtype == 'bfloat16' else nullcontext()), dtype
 
 # %% ../nbs/00b_plumbing.ipynb #fe98f706

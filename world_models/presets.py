@@ -11,10 +11,10 @@ from dataclasses import asdict, dataclass
 
 # %% auto #0
 __all__ = ['ENV_IDS', 'PRESETS', 'RENDERERS', 'POLICY_ENVS', 'BACKENDS', 'JUDGES', 'DEATH_RULES', 'PAPER_TAUS', 'ABLATIONS',
-           'CONTROLLERS', 'STAGES', 'PRESET_TABLE', 'ControllerConfig', 'CollectConfig', 'VAETrainConfig',
-           'MDNTrainConfig', 'ESConfig', 'RunConfig', 'check_preset', 'preset_fields', 'preset_config',
-           'collect_preset', 'vae_preset', 'mdn_preset', 'es_preset', 'run_preset', 'resolved_presets',
-           'describe_presets']
+           'PRECISIONS', 'CONTROLLERS', 'STAGES', 'PRESET_TABLE', 'ControllerConfig', 'check_precision',
+           'CollectConfig', 'VAETrainConfig', 'MDNTrainConfig', 'ESConfig', 'RunConfig', 'check_preset',
+           'preset_fields', 'preset_config', 'collect_preset', 'vae_preset', 'mdn_preset', 'es_preset', 'run_preset',
+           'resolved_presets', 'describe_presets']
 
 # %% ../nbs/00a_presets.ipynb #8adcf412
 ENV_IDS = {'carracing': 'CarRacing-v3', 'doom': 'VizdoomTakeCover-v1'}  # the course's names -> Gymnasium ids
@@ -26,6 +26,7 @@ JUDGES = ('worst', 'all')  # several dream worlds: score a candidate by its wors
 DEATH_RULES = ('threshold', 'sample')  # a dream ends: M's death logit > 0 (the paper), or a draw from its probability
 PAPER_TAUS = (0.10, 0.50, 1.00, 1.15, 1.30)  # the temperatures of the paper's Table 2 (Doom)
 ABLATIONS = ('carracing-v', 'carracing-vh', 'carracing')  # C's shapes of the paper's Table 1 (CarRacing)
+PRECISIONS = ('auto', 'float32', 'bfloat16')  # training's products: 'auto' is bfloat16 where the CPU has it natively
 
 # %% ../nbs/00a_presets.ipynb #8a6f68b4
 @dataclass
@@ -47,8 +48,13 @@ def _check_at_least(cfg, **lo):
     "Raise a `ValueError` naming every field of `cfg` below its lower bound in `lo`."
     if bad := [f"{k}={getattr(cfg, k)} (expected >= {v})" for k, v in lo.items() if getattr(cfg, k) < v]:
         raise ValueError(', '.join(bad))
-    if getattr(cfg, 'dtype', 'auto') not in ('auto', 'float32', 'bfloat16'):  # training configs: products' precision
-        raise ValueError(f"dtype={cfg.dtype!r} (expected 'auto', 'float32' or 'bfloat16')")
+    if hasattr(cfg, 'dtype'): check_precision(cfg.dtype)  # training configs: the products' precision
+
+def check_precision(dtype:str, # a name of `PRECISIONS`
+                   ) -> str:
+    "`dtype` if it names one of `PRECISIONS`, else a `ValueError` that lists them."
+    if dtype not in PRECISIONS: raise ValueError(f"dtype={dtype!r}: expected 'auto', 'float32' or 'bfloat16'")
+    return dtype
 
 @dataclass
 class CollectConfig:

@@ -182,7 +182,7 @@ def record_result(spec:str, # 'FILE:KEY' (see `record_target`); KEY may be dotte
     elif command == 'temperatures': node[last] = [{**r, 'command': line} for r in res['rows']]
     else: node[last] = {**res, 'command': line}
     # the assets' layout
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=1, ensure_ascii=False) + '\n'))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2, ensure_ascii=False) + '\n'))
     return node[last]
 
 def record_flag(p:argparse.ArgumentParser, # the subcommand's parser

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .data import SequenceDataset, shard_meta
-from .plumbing import autocast, set_seed
+from .plumbing import autocast, lstm_bf16, set_seed
 from .checkpoint import fit, load_model, save_weights
 from .vae import reparameterize
 from .presets import MDNTrainConfig, mdn_preset
@@ -190,6 +190,9 @@ def train_mdnrnn(series, # encoded series files from `encode_rollouts`
     ds = SequenceDataset(series, cfg.seq_len + 1, ('mu', 'logvar', 'action', 'done'), cfg.batch_size, seed, in_memory)
     def batches(epoch): ds.epoch = epoch; return ds
     amp, precision = autocast(cfg.dtype, device)  # bfloat16 products where the CPU has them: ~1.6x the steps/s
+    if precision == 'bfloat16' and torch.device(device).type == 'cpu' and not lstm_bf16():
+        raise ValueError("dtype='bfloat16': this CPU has no AVX-512, where torch's LSTM cannot run at bfloat16; use "
+                         "'auto' (float32 on this CPU) or 'float32'")
     def step(batch, done_steps):
         with amp: losses = mdn_train_step(model, opt, {k: v.to(device) for k, v in batch.items()}, cfg, done_steps)
         return int(batch['mask'][:, 1:].sum()), {k: v.item() for k, v in losses.items()}

@@ -13,7 +13,7 @@ from .presets import check_precision
 
 # %% auto #0
 __all__ = ['set_seed', 'atomic_write', 'save_json', 'file_fingerprint', 'episode_seed', 'cache_dir', 'assets_dir', 'cpu_flags',
-           'fast_dtype', 'autocast', 'run_lock', 'clean_stale_tmp']
+           'fast_dtype', 'lstm_bf16', 'autocast', 'run_lock', 'clean_stale_tmp']
 
 # %% ../nbs/00b_plumbing.ipynb #2420aff9
 def set_seed(seed:int, # seed for Python's `random`, NumPy's global generator and torch
@@ -99,6 +99,11 @@ def fast_dtype(flags:set=None, # CPU feature flags (default: `cpu_flags()`)
               ) -> str:
     "'bfloat16' where this CPU multiplies it natively (AVX-512 BF16 or AMX), else 'float32'."
     return 'bfloat16' if {'avx512_bf16', 'amx_bf16'} & (cpu_flags() if flags is None else set(flags)) else 'float32'
+
+def lstm_bf16(flags:set=None, # CPU feature flags (default: `cpu_flags()`)
+             ) -> bool:
+    "Whether torch's CPU LSTM runs at bfloat16 here: oneDNN needs AVX-512 (emulated) or AMX; on plain AVX2 it fails."
+    return bool({'avx512f', 'amx_bf16'} & (cpu_flags() if flags is None else set(flags)))
 
 # %% ../nbs/00b_plumbing.ipynb #eea83920
 def autocast(dtype:str='auto', # 'float32' (no change), 'bfloat16', or 'auto': `fast_dtype()` on a CPU, else float32

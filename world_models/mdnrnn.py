@@ -183,16 +183,17 @@ def train_mdnrnn(series, # encoded series files from `encode_rollouts`
                  in_memory:bool=False, # keep every series in memory after the first read (10,000 Doom episodes: ~3 GB)
                 ) -> MDNRNN:
     "Train M on the series, resuming from `out/mdnrnn.pt` if present; returns the model."
-    cfg, out = cfg or MDNTrainConfig(), Path(out); out.mkdir(parents=True, exist_ok=True)
+    cfg, out = cfg or MDNTrainConfig(), Path(out)
+    amp, precision = autocast(cfg.dtype, device)  # bfloat16 products where the CPU has them: ~1.6x the steps/s
+    if precision == 'bfloat16' and torch.device(device).type == 'cpu' and not lstm_bf16():  # checked before any file
+        raise ValueError("dtype='bfloat16': this CPU has no AVX-512, where torch's LSTM cannot run at bfloat16; use "
+                         "'auto' (float32 on this CPU) or 'float32'")
+    out.mkdir(parents=True, exist_ok=True)
     if cfg.threads: torch.set_num_threads(cfg.threads)
     set_seed(seed); model = MDNRNN(**cfg.model).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     ds = SequenceDataset(series, cfg.seq_len + 1, ('mu', 'logvar', 'action', 'done'), cfg.batch_size, seed, in_memory)
     def batches(epoch): ds.epoch = epoch; return ds
-    amp, precision = autocast(cfg.dtype, device)  # bfloat16 products where the CPU has them: ~1.6x the steps/s
-    if precision == 'bfloat16' and torch.device(device).type == 'cpu' and not lstm_bf16():
-        raise ValueError("dtype='bfloat16': this CPU has no AVX-512, where torch's LSTM cannot run at bfloat16; use "
-                         "'auto' (float32 on this CPU) or 'float32'")
     def step(batch, done_steps):
         with amp: losses = mdn_train_step(model, opt, {k: v.to(device) for k, v in batch.items()}, cfg, done_steps)
         return int(batch['mask'][:, 1:].sum()), {k: v.item() for k, v in losses.items()}

@@ -103,7 +103,8 @@ def fast_dtype(flags:set=None, # CPU feature flags (default: `cpu_flags()`)
 def lstm_bf16(flags:set=None, # CPU feature flags (default: `cpu_flags()`)
              ) -> bool:
     "Whether torch's CPU LSTM runs at bfloat16 here: oneDNN needs AVX-512 (emulated) or AMX; on plain AVX2 it fails."
-    return bool({'avx512f', 'amx_bf16'} & (cpu_flags() if flags is None else set(flags)))
+    f = cpu_flags() if flags is None else set(flags)
+    return not f or bool({'avx512f', 'amx_bf16'} & f)  # no flags to read (macOS, Windows, ARM): let torch try
 
 # %% ../nbs/00b_plumbing.ipynb #eea83920
 def autocast(dtype:str='auto', # 'float32' (no change), 'bfloat16', or 'auto': `fast_dtype()` on a CPU, else float32

@@ -53,7 +53,7 @@ def _check_at_least(cfg, **lo):
 def check_precision(dtype:str, # a name of `PRECISIONS`
                    ) -> str:
     "`dtype` if it names one of `PRECISIONS`, else a `ValueError` that lists them."
-    if dtype not in PRECISIONS: raise ValueError(f"dtype={dtype!r}: expected 'auto', 'float32' or 'bfloat16'")
+    if dtype not in PRECISIONS: raise ValueError(f"dtype={dtype!r}: expected one of {', '.join(map(repr, PRECISIONS))}")
     return dtype
 
 @dataclass

@@ -48,7 +48,6 @@ def _check_at_least(cfg, **lo):
     "Raise a `ValueError` naming every field of `cfg` below its lower bound in `lo`."
     if bad := [f"{k}={getattr(cfg, k)} (expected >= {v})" for k, v in lo.items() if getattr(cfg, k) < v]:
         raise ValueError(', '.join(bad))
-    if hasattr(cfg, 'dtype'): check_precision(cfg.dtype)  # training configs: the products' precision
 
 def check_precision(dtype:str, # a name of `PRECISIONS`
                    ) -> str:
@@ -89,7 +88,7 @@ class VAETrainConfig:
     dtype: str = 'auto'         # products' precision: 'float32', 'bfloat16', 'auto' (bfloat16 where the CPU has it)
 
     def __post_init__(self):
-        _check_at_least(self, epochs=1, batch_size=1, max_steps=0, ckpt_every=1)
+        _check_at_least(self, epochs=1, batch_size=1, max_steps=0, ckpt_every=1); check_precision(self.dtype)
         if not self.lr > 0: raise ValueError(f"lr={self.lr} (expected > 0)")
 
 # %% ../nbs/00a_presets.ipynb #bb6d60ae
@@ -115,7 +114,7 @@ class MDNTrainConfig:
     dtype: str = 'auto'         # products' precision: 'float32', 'bfloat16', 'auto' (bfloat16 where the CPU has it)
 
     def __post_init__(self):
-        _check_at_least(self, epochs=1, batch_size=1, max_steps=0, ckpt_every=1)
+        _check_at_least(self, epochs=1, batch_size=1, max_steps=0, ckpt_every=1); check_precision(self.dtype)
         if not self.lr > 0: raise ValueError(f"lr={self.lr} (expected > 0)")
 
     @property

@@ -1,12 +1,13 @@
 """Real-game CarRacing speed, measured in one run: the cost of one environment step with each renderer (unmodified,
 pixel-identical 'exact', the agent-view training renderer, and no rendering at all: the physics floor), and whole agent
 loops on 2 worker processes (V, M and C batched over the games a worker runs): today's loop ('exact' renderer, 8 games
-per worker, V in float32) against the training loop ('agent' renderer, 16 games per worker, V's products at
-`fast_dtype()`: bfloat16 where the CPU has it). Ratios are to today's loop.
+per worker, V in float32) against the training loop ('agent' renderer, up to 64 games per worker, V's encoder at
+`training_encoder`'s precision: int8 where the CPU has VNNI, else bfloat16 where it has AVX-512 BF16, else float32).
+Ratios are to today's loop.
 Then the training loop once more in this process, timed by component (physics, drawing, resets, V, M and C, the rest)
 per game step. The shipped V, M and C. The machine's load average is stored with the figures.
 
-Usage: python benchmarks/carracing_speed.py [--steps 1000] [--episodes 32] [--json assets/carracing_results.json]
+Usage: python benchmarks/carracing_speed.py [--steps 1000] [--episodes 128] [--today-episodes 32] [--json assets/carracing_results.json]
 (--json: also store the figures under the file's "benchmark" key, which the CarRacing chapter reads.)
 """
 import argparse, json, os, sys, time
@@ -15,9 +16,9 @@ import numpy as np, torch
 from gymnasium.envs.box2d.car_racing import CarRacing
 from world_models.agent import AgentSpec, agent_parts
 from world_models.backends import LocalBackend
-from world_models.fitness import RealFitness
+from world_models.fitness import RealFitness, training_precision
 from world_models.envs import make_env
-from world_models.plumbing import save_json, assets_dir, fast_dtype
+from world_models.plumbing import save_json, assets_dir
 from world_models.evolve import load_controller
 
 class PhysicsOnly(CarRacing):
@@ -80,7 +81,9 @@ def loop_steps_s(spec, x, episodes:int, steps:int, renderer:str, slots:int) -> f
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--steps', type=int, default=1000); ap.add_argument('--episodes', type=int, default=32)
+    ap.add_argument('--steps', type=int, default=1000); ap.add_argument('--episodes', type=int, default=128,
+                                                                      help="the training loop's games")
+    ap.add_argument('--today-episodes', type=int, default=32, help="today's loop's games (it is ~10x slower)")
     ap.add_argument('--json', type=Path, default=None, help='a results file whose "benchmark" entry gets the figures')
     a = ap.parse_args(); torch.set_num_threads(1)
     p = agent_parts(assets_dir(), 'carracing'); spec = AgentSpec('carracing', p['vae'], p['mdnrnn'], p['z0'])
@@ -88,22 +91,24 @@ if __name__ == '__main__':
     env = {'unmodified': make_env('carracing'), 'exact': make_env('carracing', renderer='exact'),
            'agent view': make_env('carracing', renderer='agent'), 'physics only': PhysicsOnly()}
     env_s = {k: env_steps_s(e, a.steps) for k, e in env.items()}
-    today = loop_steps_s(spec, x, a.episodes, a.steps, 'exact', 8)
-    train = loop_steps_s(spec, x, a.episodes, a.steps, 'agent', 16)
-    parts = components_ms(spec, x, a.steps, 16)
+    today = loop_steps_s(spec, x, a.today_episodes, a.steps, 'exact', 8)
+    slots = min(64, -(-a.episodes // 2))  # the pipeline's chunks (`RealFitness.scores`): two or more, <= 64 games
+    train = loop_steps_s(spec, x, a.episodes, a.steps, 'agent', slots)
+    parts = components_ms(spec, x, a.steps, slots)
     print(f"today's loop (2 workers, 'exact' renderer, 8 games each): {today:.0f} agent steps/s = 1.00x")
     for k, s in env_s.items(): print(f"environment alone, {k}: {s:.0f} steps/s = {s / today:.2f}x")
-    print(f"training loop (2 workers, 'agent' renderer, 16 games each): {train:.0f} agent steps/s = "
+    print(f"training loop (2 workers, 'agent' renderer, {slots} games each): {train:.0f} agent steps/s = "
           f"{train / today:.2f}x")
-    print(f"V's encoder in the training loop: {fast_dtype()} (`fast_dtype`: this CPU's {cpu_model()})")
+    print(f"V's encoder in the training loop: {training_precision()} (this CPU: {cpu_model()})")
     print("training loop in one process, ms per game step: " + ', '.join(f"{k} {v:.3f}" for k, v in parts.items()))
     if a.json:
         res = json.loads(a.json.read_text()) if a.json.exists() else {}
         res['benchmark'] = dict(command='python ' + ' '.join(sys.argv), steps=a.steps, episodes=a.episodes,
+                                today_episodes=a.today_episodes,
                                 today_loop_steps_s=round(today), training_loop_steps_s=round(train),
                                 training_loop_ratio=round(train / today, 2),
                                 env_steps_s={k: round(v) for k, v in env_s.items()},
                                 env_ratio={k: round(v / today, 2) for k, v in env_s.items()},
                                 components_ms=parts, load=[round(v, 2) for v in os.getloadavg()], cpu=cpu_model(),
-                                encoder_precision=fast_dtype())
+                                encoder_precision=training_precision(), training_slots=slots)
         save_json(a.json, res)

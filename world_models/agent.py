@@ -8,10 +8,11 @@ Docs: https://world-models-course.github.io/world-models/agent.html.md"""
 from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
+import warnings
 
 # %% auto #0
 __all__ = ['MAX_STEPS', 'Agent', 'encode_obs', 'run_episode', 'episode_frames', 'AgentSpec', 'agent_parts', 'cached',
-           'build_agent', 'controller_parts', 'check_parts', 'traced_encoder']
+           'build_agent', 'controller_parts', 'check_parts', 'traced_encoder', 'int8_encoder']
 
 # %% ../nbs/07_agent.ipynb #8e7b055a
 import numpy as np
@@ -239,6 +240,30 @@ def traced_encoder(path, # V's weights
         traced = torch.jit.trace(_FastEncode(load_vae(path).eval(), bf16=dtype == 'bfloat16').eval(),
                                  torch.zeros(2, 3, 64, 64), check_trace=False)
         return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+
+# %% ../nbs/07_agent.ipynb #2ba5f438
+class _Encoder(torch.nn.Module):
+    "V's encoder alone, frames -> (μ, log σ²): the module that torch's int8 conversion rewrites."
+    def __init__(self, vae:ConvVAE, # V
+                ):
+        super().__init__(); self.convs, self.mu, self.logvar = vae.encoder, vae.fc_mu, vae.fc_logvar
+    def forward(self, x): h = self.convs(x).flatten(1); return self.mu(h), self.logvar(h)
+
+def int8_encoder(path, # V's weights
+                 frames:int=512, # calibration frames, decoded by V from z ~ N(0, I): they set each layer's int8 range
+                 seed:int=0, # seeds those latents
+                ) -> torch.nn.Module:
+    "V's encoder with int8 convolutions (torch's x86 kernels) and float32 heads, calibrated on frames V imagines."
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+    vae, g = load_vae(path).eval(), torch.Generator().manual_seed(seed)
+    qc = get_default_qconfig_mapping('x86').set_module_name('mu', None).set_module_name('logvar', None)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # torch.ao.quantization's deprecation notices (see above)
+        x = vae.decode(torch.randn(frames, vae.z_dim, generator=g))  # (frames, 3, 64, 64)
+        m = prepare_fx(_Encoder(vae).eval(), qc, (x[:2],))
+        for b in x.split(64): m(b)  # the observers record each activation's range
+        return convert_fx(m)
 
 # %% ../nbs/07_agent.ipynb #1202e294
 # moved to the next chapter (and the backends to their own); still importable from here

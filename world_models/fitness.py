@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict
 
 # %% auto #0
-__all__ = ['DREAM_BATCH', 'NEAR_CONSTANT', 'CHECK_DREAMS', 'CHECK_STEPS', 'training_encoder', 'Slots', 'play_jobs', 'RealFitness',
-           'dream_rollouts', 'dream_scores', 'DreamFitness', 'episode_stats', 'dream_actions']
+__all__ = ['DREAM_BATCH', 'NEAR_CONSTANT', 'CHECK_DREAMS', 'CHECK_STEPS', 'training_precision', 'training_encoder', 'Slots',
+           'play_jobs', 'RealFitness', 'dream_rollouts', 'dream_scores', 'DreamFitness', 'episode_stats',
+           'dream_actions']
 
 # %% ../nbs/07a_fitness.ipynb #03310199
 import numpy as np
@@ -19,18 +20,23 @@ from fastcore.basics import patch
 from .presets import JUDGES
 from .envs import cached_env, doom_action_index
 from .vae import load_vae
-from .plumbing import episode_seed, fast_dtype
+from .plumbing import episode_seed, fast_dtype, fast_int8
 from .mdnrnn import MDNRNN, load_mdnrnn
 from .controller import ACTION_MAPS, CONTROLLERS, Controller, Population, controller_input
 from .dream import BatchedDream, load_z0
 from .backends import SerialBackend
-from .agent import MAX_STEPS, AgentSpec, cached, encode_obs, traced_encoder
+from .agent import MAX_STEPS, AgentSpec, cached, encode_obs, int8_encoder, traced_encoder
 
 # %% ../nbs/07a_fitness.ipynb #9f31006b
+def training_precision() -> str:
+    "The precision of V's encoder in the training loop on this CPU: 'int8' (`fast_int8`), else `fast_dtype()`."
+    return 'int8' if fast_int8() else fast_dtype()
+
 def training_encoder(path, # V's weights
-                    ) -> torch.jit.ScriptModule:
-    "V's traced encoder for the training loop, at this CPU's fast precision (`fast_dtype`)."
-    return traced_encoder(path, fast_dtype())
+                    ) -> torch.nn.Module:
+    "V's encoder for the training loop at this CPU's fastest precision (`training_precision`)."
+    p = training_precision()
+    return int8_encoder(path) if p == 'int8' else traced_encoder(path, p)
 
 class Slots:
     "Up to K real episodes at once in one process, each with its own controller, seed and M state."
@@ -41,9 +47,12 @@ class Slots:
         self.spec, self.K, self.cfg = spec, K, CONTROLLERS[spec.controller]
         self.vae, self.mdn = cached(load_vae, spec.vae), cached(load_mdnrnn, spec.mdnrnn)
         self.weights, H = self.mdn.step_weights(), self.mdn.hidden_dim
-        self.envs, self.gens = [cached_env(spec.env, renderer,
-                                           k) for k in range(K)], [torch.Generator() for _ in range(K)]
         self.prep = renderer != 'agent' or spec.env != 'carracing'  # the agent view is V's input already
+        # training: the bare game, as gymnasium's wrappers (time limit, call-order and API checks) cost 13 us a step;
+        # `play_jobs` ends episodes at the game's step limit itself
+        self.envs = [cached_env(spec.env, renderer, k) for k in range(K)]
+        if not self.prep: self.envs = [e.unwrapped for e in self.envs]
+        self.gens = [torch.Generator() for _ in range(K)]
         self.encoder = None if self.prep else cached(training_encoder, spec.vae)  # training only
         n = Controller(**asdict(self.cfg)).n_params
         self.h, self.c, self.X = torch.zeros(K, H), torch.zeros(K, H), np.zeros((K, n))
@@ -86,7 +95,7 @@ def play_jobs(spec:AgentSpec, # the agent: its files and controller shape
               renderer:str='gym', # CarRacing's renderer (see `make_env`)
              ) -> np.ndarray:
     "Total reward of every episode (J,), played `slots` at a time with batched V, M and C."
-    S, cap = Slots(spec, min(slots, len(X)), renderer), max_steps or MAX_STEPS[spec.env]
+    S, cap = Slots(spec, min(slots, len(X)), renderer), min(max_steps or MAX_STEPS[spec.env], MAX_STEPS[spec.env])
     todo, out = list(range(len(X)))[::-1], np.zeros(len(X))
     for k in range(S.K): j = todo.pop(); S.start(k, j, X[j], seeds[j])
     while live := [k for k in range(S.K) if S.job[k] is not None]:
@@ -112,7 +121,7 @@ class RealFitness:
                  max_steps:int=None, # steps per episode at most (default: the game's)
                  patience:int=0, # end an episode after this many steps without a positive reward (0: never)
                  renderer:str='gym', # CarRacing's renderer: 'gym', 'exact' (same pixels) or 'agent' (V's view)
-                 slots:int=8, # games open at once in a worker
+                 slots:int=8, # games open at once in a worker, at most (see `scores`)
                 ):
         self.spec, self.backend, self.max_steps = spec, backend or SerialBackend(), max_steps
         self.patience, self.renderer, self.slots = patience, renderer, slots
@@ -125,7 +134,9 @@ class RealFitness:
         from world_models.fitness import _real_task  # by module name, so that spawned workers find it
         X = np.atleast_2d(X)
         Xj, sj = np.repeat(X, rollouts, 0), np.tile([episode_seed(seed, r) for r in range(rollouts)], len(X))
-        n, spec = self.slots, asdict(self.spec)  # fixed chunks: the results do not depend on the number of workers
+        # chunks fixed by the job count alone (results do not depend on the number of workers), at least two of them so
+        # that a small generation still keeps two cores busy
+        n, spec = min(self.slots, -(-len(Xj) // 2)), asdict(self.spec)
         tasks = [(spec, Xj[i:i + n], sj[i:i + n], self.max_steps, self.patience, n, self.renderer)
                  for i in range(0, len(Xj), n)]
         return np.concatenate(self.backend.map(_real_task, tasks)).reshape(-1, rollouts)

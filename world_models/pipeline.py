@@ -28,7 +28,7 @@ from .checkpoint import read_weights
 from .controller import CONTROLLERS
 from .backends import ProgressBackend, make_backend
 from .agent import AgentSpec, agent_parts, check_parts, controller_parts
-from .fitness import CHECK_DREAMS, NEAR_CONSTANT, DreamFitness, RealFitness, episode_stats
+from .fitness import CHECK_DREAMS, NEAR_CONSTANT, DreamFitness, RealFitness, episode_stats, training_precision
 from .evolve import load_controller, train_controller
 
 # %% ../nbs/09_pipeline.ipynb #0beddffd
@@ -170,7 +170,7 @@ def stage_controller(run, # run folder
         if in_dream: fit = ev = DreamFitness(spec, be, tau, death=death, worlds=worlds, judge=judge,
                                              max_share=max_share)
         else:  # train on the agent-view renderer, cut short by patience; judge the mean on full games, pixel-identical
-            fit = RealFitness(spec, be, cfg.max_steps or None, cfg.patience, renderer='agent', slots=16)
+            fit = RealFitness(spec, be, cfg.max_steps or None, cfg.patience, renderer='agent', slots=64)
             ev = RealFitness(spec, be, cfg.max_steps or None, renderer='exact')
         # what C is made from: a resume must match
         fps = {k: file_fingerprint(getattr(spec, k)) for k in ('vae', 'mdnrnn', 'z0')}
@@ -246,6 +246,7 @@ def stage_evaluate(agent, # a run folder or assets/
     return dict(env=env, episodes=episodes, mean=st['mean'], std=st['std'], seed=seed, min=st['min'], max=st['max'],
                 world='dream' if dream else 'real', **({'tau': tau, 'death': death} if dream else {}), agent=str(cpath),
                 **({'renderer': renderer} if renderer != 'gym' else {}),
+                **({'encoder': training_precision()} if renderer == 'agent' and env == 'carracing' else {}),
                 **({'max_steps': max_steps} if max_steps else {}))
 
 # %% ../nbs/09_pipeline.ipynb #d4f3dc9b

@@ -13,7 +13,7 @@ from .presets import check_precision
 
 # %% auto #0
 __all__ = ['set_seed', 'atomic_write', 'save_json', 'file_fingerprint', 'episode_seed', 'cache_dir', 'assets_dir', 'cpu_flags',
-           'fast_dtype', 'lstm_bf16', 'autocast', 'run_lock', 'clean_stale_tmp']
+           'fast_dtype', 'lstm_bf16', 'fast_int8', 'autocast', 'run_lock', 'clean_stale_tmp']
 
 # %% ../nbs/00b_plumbing.ipynb #2420aff9
 def set_seed(seed:int, # seed for Python's `random`, NumPy's global generator and torch
@@ -105,6 +105,11 @@ def lstm_bf16(flags:set=None, # CPU feature flags (default: `cpu_flags()`)
     "Whether torch's CPU LSTM runs at bfloat16 here: oneDNN needs AVX-512 (emulated) or AMX; on plain AVX2 it fails."
     f = cpu_flags() if flags is None else set(flags)
     return not f or bool({'avx512f', 'amx_bf16'} & f)  # no flags to read (macOS, Windows, ARM): let torch try
+
+def fast_int8(flags:set=None, # CPU feature flags (default: `cpu_flags()`)
+             ) -> bool:
+    "Whether this CPU multiplies int8 natively (VNNI or AMX), where torch's x86 int8 convolutions beat bfloat16."
+    return bool({'avx512_vnni', 'avx_vnni', 'amx_int8'} & (cpu_flags() if flags is None else set(flags)))
 
 # %% ../nbs/00b_plumbing.ipynb #eea83920
 def autocast(dtype:str='auto', # 'float32' (no change), 'bfloat16', or 'auto': `fast_dtype()` on a CPU, else float32

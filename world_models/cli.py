@@ -122,7 +122,7 @@ def add_train_controller(sub, # the subparsers of `build_parser`
                         ('eval_rollouts', at_least(1))):
         config_flag(p, ESConfig, field, type=kind)
     name_flag(p)
-    backend_flags(p); tensorboard_flag(p)
+    backend_flags(p); tensorboard_flag(p); record_flag(p)
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     p.set_defaults(func=cmd_train_controller)
 

@@ -271,9 +271,12 @@ def dream_actions(mdn:MDNRNN, # the M that dreams
                   seed:int=0, # seeds the dreams
                   max_steps:int=2100, # steps per dream at most
                   controller:str='doom', # key of `CONTROLLERS`: C's shape
+                  dtype:str='float32', # precision of M's matrix products (see `dream_rollouts`)
+                  death:str='threshold', # when a dream ends: 'threshold' (paper) or 'sample'
                  ) -> dict:
     "Share of C's live steps in M's dream spent moving left, staying and moving right (Doom)."
-    counts = dream_rollouts(mdn, z0, np.atleast_2d(x), rollouts, tau, seed, max_steps, controller)[1][0]  # (3,)
+    counts = dream_rollouts(mdn, z0, np.atleast_2d(x), rollouts, tau, seed, max_steps, controller, dtype,
+                            death)[1][0]  # (3,)
     return dict(zip(('left', 'stay', 'right'), (counts / counts.sum().clamp(min=1)).tolist()))
 
 # %% ../nbs/07a_fitness.ipynb #214573ba
@@ -286,7 +289,7 @@ def safeguards(self:DreamFitness, x:np.ndarray, # the evolved C's flat parameter
               ) -> dict:
     "What guarded C against a dream's trick: its moves in its own M's dream, the veto's counts, each world's share."
     shares = dream_actions(load_mdnrnn(self.spec.mdnrnn), load_z0(self.spec.z0), x, CHECK_DREAMS, self.tau, seed,
-                           min(self.max_steps, CHECK_STEPS), self.spec.controller)
+                           min(self.max_steps, CHECK_STEPS), self.spec.controller, self.dtype, self.death)  # C's dream
     res = dict(dream_actions={k: round(v, 3) for k, v in shares.items()},
                near_constant=max(shares.values()) > NEAR_CONSTANT)
     if self.max_share < 1:  # candidates judged by this object (a resumed run counts from where it resumed)

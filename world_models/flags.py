@@ -6,13 +6,13 @@ Docs: https://world-models-course.github.io/world-models/flags.html.md"""
 
 # %% ../nbs/89_flags.ipynb #b3f91708
 from __future__ import annotations
-import argparse, ast, functools, importlib.util, io, json, math, os, re, tokenize
+import argparse, ast, csv, functools, importlib.util, io, json, math, os, re, tokenize
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['FLAGS', 'ARGS', 'at_least', 'positive', 'source_docments', 'stage_flag', 'config_flag', 'common_flags', 'n_workers',
            'death_flag', 'backend_flags', 'name_flag', 'training_flags', 'tensorboard_flag', 'run_dir', 'pooled_stats',
-           'record_target', 'record_result', 'record_flag', 'flag_names']
+           'record_target', 'read_curve', 'record_result', 'record_flag', 'flag_names']
 
 # %% ../nbs/89_flags.ipynb #df1c29de
 from .presets import BACKENDS, DEATH_RULES, ENV_IDS, PRESETS, VAETrainConfig
@@ -161,8 +161,14 @@ def record_target(spec:str, # 'FILE:KEY', e.g. 'assets/doom_results.json:shipped
         if not ok: raise argparse.ArgumentTypeError(f"{path}: not a JSON object to record into")
     return spec
 
+def read_curve(path, # a `generations.csv` that CMA-ES wrote
+              ) -> list[dict]:
+    "The rows of a `generations.csv` as numbers (an empty cell, a generation not judged, is None)."
+    num = lambda k, v: None if v == '' else int(v) if k == 'generation' else float(v)
+    with open(path, newline='') as f: return [{k: num(k, v) for k, v in r.items()} for r in csv.DictReader(f)]
+
 def record_result(spec:str, # 'FILE:KEY' (see `record_target`); KEY may be dotted: 'a.b' is data['a']['b']
-                  command:str, # the command's name: 'evaluate', 'temperatures' or 'run'
+                  command:str, # the command's name: 'evaluate', 'temperatures', 'train-controller' or 'run'
                   res:dict, # what the command printed
                   line:str, # the command line that made it, stored beside the numbers
                  ):
@@ -180,6 +186,8 @@ def record_result(spec:str, # 'FILE:KEY' (see `record_target`); KEY may be dotte
         evals = [e for e in old.get('evaluations', []) if same(e) != same(res)] + [{**res, 'command': line}]
         node[last] = {**old, 'evaluations': evals, 'pooled': pooled_stats(evals)}
     elif command == 'temperatures': node[last] = [{**r, 'command': line} for r in res['rows']]
+    elif command == 'train-controller':
+        node[last] = {**res, 'curve': read_curve(Path(res['out']) / 'generations.csv'), 'command': line}
     else: node[last] = {**res, 'command': line}
     # the assets' layout
     atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2, ensure_ascii=False) + '\n'))

@@ -16,7 +16,7 @@ import numpy as np, torch
 from gymnasium.envs.box2d.car_racing import CarRacing
 from world_models.agent import AgentSpec, agent_parts
 from world_models.backends import LocalBackend
-from world_models.fitness import RealFitness, training_precision
+from world_models.fitness import RealFitness, TRAIN_SLOTS, chunk_size, training_precision
 from world_models.envs import make_env
 from world_models.plumbing import save_json, assets_dir
 from world_models.evolve import load_controller
@@ -92,7 +92,7 @@ if __name__ == '__main__':
            'agent view': make_env('carracing', renderer='agent'), 'physics only': PhysicsOnly()}
     env_s = {k: env_steps_s(e, a.steps) for k, e in env.items()}
     today = loop_steps_s(spec, x, a.today_episodes, a.steps, 'exact', 8)
-    slots = min(64, -(-a.episodes // 2))  # the pipeline's chunks (`RealFitness.scores`): two or more, <= 64 games
+    slots = chunk_size(a.episodes, TRAIN_SLOTS)  # the games a worker plays at once, as in training
     train = loop_steps_s(spec, x, a.episodes, a.steps, 'agent', slots)
     parts = components_ms(spec, x, a.steps, slots)
     print(f"today's loop (2 workers, 'exact' renderer, 8 games each): {today:.0f} agent steps/s = 1.00x")

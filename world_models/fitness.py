@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict
 
 # %% auto #0
-__all__ = ['DREAM_BATCH', 'NEAR_CONSTANT', 'CHECK_DREAMS', 'CHECK_STEPS', 'training_precision', 'training_encoder', 'Slots',
-           'play_jobs', 'RealFitness', 'dream_rollouts', 'dream_scores', 'DreamFitness', 'episode_stats',
-           'dream_actions']
+__all__ = ['TRAIN_SLOTS', 'DREAM_BATCH', 'NEAR_CONSTANT', 'CHECK_DREAMS', 'CHECK_STEPS', 'chunk_size', 'training_precision',
+           'training_encoder', 'Slots', 'play_jobs', 'RealFitness', 'dream_rollouts', 'dream_scores', 'DreamFitness',
+           'episode_stats', 'dream_actions']
 
 # %% ../nbs/07a_fitness.ipynb #03310199
 import numpy as np
@@ -28,6 +28,14 @@ from .backends import SerialBackend
 from .agent import MAX_STEPS, AgentSpec, cached, encode_obs, int8_encoder, traced_encoder
 
 # %% ../nbs/07a_fitness.ipynb #9f31006b
+TRAIN_SLOTS = 64  # games a training worker keeps open: V's int8 batch gets cheaper per frame up to about this size
+
+def chunk_size(jobs:int, # episodes to play in one call of `RealFitness.scores`
+               slots:int, # games open at once in a worker, at most
+              ) -> int:
+    "Episodes per worker task: at most `slots`, and at least two tasks, so that a small generation keeps two cores busy."
+    return min(slots, -(-jobs // 2))  # fixed by the job count alone: results do not depend on the number of workers
+
 def training_precision() -> str:
     "The precision of V's encoder in the training loop on this CPU: 'int8' (`fast_int8`), else `fast_dtype()`."
     return 'int8' if fast_int8() else fast_dtype()
@@ -134,9 +142,7 @@ class RealFitness:
         from world_models.fitness import _real_task  # by module name, so that spawned workers find it
         X = np.atleast_2d(X)
         Xj, sj = np.repeat(X, rollouts, 0), np.tile([episode_seed(seed, r) for r in range(rollouts)], len(X))
-        # chunks fixed by the job count alone (results do not depend on the number of workers), at least two of them so
-        # that a small generation still keeps two cores busy
-        n, spec = min(self.slots, -(-len(Xj) // 2)), asdict(self.spec)
+        n, spec = chunk_size(len(Xj), self.slots), asdict(self.spec)
         tasks = [(spec, Xj[i:i + n], sj[i:i + n], self.max_steps, self.patience, n, self.renderer)
                  for i in range(0, len(Xj), n)]
         return np.concatenate(self.backend.map(_real_task, tasks)).reshape(-1, rollouts)

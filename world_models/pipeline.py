@@ -28,7 +28,8 @@ from .checkpoint import read_weights
 from .controller import CONTROLLERS
 from .backends import ProgressBackend, make_backend
 from .agent import AgentSpec, agent_parts, check_parts, controller_parts
-from .fitness import CHECK_DREAMS, NEAR_CONSTANT, DreamFitness, RealFitness, episode_stats, training_precision
+from .fitness import (CHECK_DREAMS, NEAR_CONSTANT, TRAIN_SLOTS, DreamFitness, RealFitness, episode_stats,
+                                  training_precision)
 from .evolve import load_controller, train_controller
 
 # %% ../nbs/09_pipeline.ipynb #0beddffd
@@ -170,7 +171,7 @@ def stage_controller(run, # run folder
         if in_dream: fit = ev = DreamFitness(spec, be, tau, death=death, worlds=worlds, judge=judge,
                                              max_share=max_share)
         else:  # train on the agent-view renderer, cut short by patience; judge the mean on full games, pixel-identical
-            fit = RealFitness(spec, be, cfg.max_steps or None, cfg.patience, renderer='agent', slots=64)
+            fit = RealFitness(spec, be, cfg.max_steps or None, cfg.patience, renderer='agent', slots=TRAIN_SLOTS)
             ev = RealFitness(spec, be, cfg.max_steps or None, renderer='exact')
         # what C is made from: a resume must match
         fps = {k: file_fingerprint(getattr(spec, k)) for k in ('vae', 'mdnrnn', 'z0')}

@@ -33,7 +33,7 @@ TRAIN_SLOTS = 64  # games a training worker keeps open: V's int8 batch gets chea
 def chunk_size(jobs:int, # episodes to play in one call of `RealFitness.scores`
                slots:int, # games open at once in a worker, at most
               ) -> int:
-    "Episodes per worker task: at most `slots`, and at least two tasks, so that a small generation keeps two cores busy."
+    "Episodes per worker task: at most `slots`, and at least two tasks, so a small generation keeps two cores busy."
     return min(slots, -(-jobs // 2))  # fixed by the job count alone: results do not depend on the number of workers
 
 def training_precision() -> str:
